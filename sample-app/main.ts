@@ -1,0 +1,20 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { APPROOV_MODULE_OPTIONS, type ApproovModuleOptions } from 'nestjs-approov';
+import { AppModule } from './app.module.js';
+import { exampleRequests } from './example-requests.js';
+
+const port = Number(process.env.PORT ?? 8002);
+const host = process.env.HOST ?? '127.0.0.1';
+const adapter = process.env.HTTP_ADAPTER === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
+
+const app = await NestFactory.create(AppModule, adapter);
+await app.listen(port, host);
+console.log(`Approov sample app (${adapter.constructor.name}) listening on http://${host}:${port}`);
+// Example tokens are for trying the app out; a production log never shows a token.
+if (process.env.NODE_ENV !== 'production') {
+  const { secret } = app.get<ApproovModuleOptions>(APPROOV_MODULE_OPTIONS);
+  console.log(exampleRequests(`http://localhost:${port}`, secret));
+}

@@ -1,0 +1,34 @@
+import { SetMetadata } from '@nestjs/common';
+import { ApproovConfigError } from './approov.errors.js';
+import { normalizeHeaderNames } from './approov.options.js';
+
+export const APPROOV_SKIP = 'approov:skip';
+export const APPROOV_TOKEN_BINDING = 'approov:token-binding';
+
+/**
+ * Marks a controller or handler as public: `ApproovGuard` lets its requests through unchecked.
+ * `@SkipApproov(false)` on a handler checks it again inside a skipped controller; the handler's
+ * decorator wins over the controller's.
+ */
+export const SkipApproov = (skip = true): ClassDecorator & MethodDecorator =>
+  SetMetadata(APPROOV_SKIP, skip);
+
+/**
+ * Sets the headers that bind the token on a controller or handler, in order, overriding the
+ * module's `tokenBinding`: `@ApproovTokenBinding('Authorization', 'X-Device-Id')`.
+ * `@ApproovTokenBinding(false)` turns binding off there, as on a login route that has no
+ * `Authorization` yet. The handler's decorator wins over the controller's.
+ */
+export function ApproovTokenBinding(
+  ...headers: [false] | [string, ...string[]]
+): ClassDecorator & MethodDecorator {
+  if (headers.length === 1 && headers[0] === false) return SetMetadata(APPROOV_TOKEN_BINDING, []);
+  if (headers.length === 0) {
+    throw new ApproovConfigError(
+      '@ApproovTokenBinding()',
+      'needs header names',
+      'Name the headers, as in @ApproovTokenBinding("Authorization"), or pass false to turn binding off.',
+    );
+  }
+  return SetMetadata(APPROOV_TOKEN_BINDING, normalizeHeaderNames(headers, '@ApproovTokenBinding()'));
+}

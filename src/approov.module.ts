@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { ApproovGuard } from './approov.guard.js';
+import {
+  APPROOV_MODULE_OPTIONS,
+  ApproovConfigurableModule,
+} from './approov.module-definition.js';
+import { APPROOV_CONFIG, resolveApproovConfig } from './approov.options.js';
+import { ApproovTokenVerifier } from './approov.verifier.js';
+
+/**
+ * Provides `ApproovGuard` with the account secret. Import it once, in the root module, with
+ * `ApproovModule.forRoot({ secret })` or `ApproovModule.forRootAsync({ ... })`; it is global
+ * unless `isGlobal: false`. Bad options stop the app at startup.
+ */
+@Module({
+  providers: [
+    { provide: APPROOV_CONFIG, inject: [APPROOV_MODULE_OPTIONS], useFactory: resolveApproovConfig },
+    ApproovTokenVerifier,
+    ApproovGuard,
+  ],
+  exports: [APPROOV_CONFIG, ApproovTokenVerifier, ApproovGuard],
+})
+export class ApproovModule extends ApproovConfigurableModule {}

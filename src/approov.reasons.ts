@@ -1,0 +1,40 @@
+/**
+ * Why a request was refused. Logged once per failure, never sent to the client.
+ *
+ * - `missing_token`: no token header, or an empty one.
+ * - `duplicate_token`: the token header was sent more than once.
+ * - `malformed_token`: not a compact JWS of three base64url segments with a JSON object header
+ *   and payload.
+ * - `unsupported_algorithm`: the header's `alg` is not the configured `HS256`.
+ * - `bad_signature`: the signature does not match the account secret.
+ * - `critical_header`: the header has a `crit` parameter, whose extensions are not supported.
+ * - `missing_exp`, `invalid_exp`, `expired`: the `exp` claim is absent, not a finite number, or
+ *   not in the future.
+ * - `invalid_nbf`, `not_yet_valid`: the `nbf` claim is not a finite number, or in the future.
+ * - `missing_pay`, `invalid_pay`: the route binds the token but the `pay` claim is absent or not
+ *   a string.
+ * - `missing_binding_header`, `duplicate_binding_header`: a binding header is absent or empty, or
+ *   was sent more than once.
+ * - `binding_mismatch`: `pay` is not the hash of the binding header values.
+ * - `unsupported_context`: the guard ran outside an HTTP request.
+ * - `internal_error`: an unexpected error; the request is refused all the same.
+ */
+export type ApproovFailureReason =
+  | 'missing_token'
+  | 'duplicate_token'
+  | 'malformed_token'
+  | 'unsupported_algorithm'
+  | 'bad_signature'
+  | 'critical_header'
+  | 'missing_exp'
+  | 'invalid_exp'
+  | 'expired'
+  | 'invalid_nbf'
+  | 'not_yet_valid'
+  | 'missing_pay'
+  | 'invalid_pay'
+  | 'missing_binding_header'
+  | 'duplicate_binding_header'
+  | 'binding_mismatch'
+  | 'unsupported_context'
+  | 'internal_error';
