@@ -1,0 +1,116 @@
+import { expect } from '@jest/globals';
+import type {
+  CallHandler,
+  ExecutionContext,
+  INestApplication,
+  LoggerService,
+  ModuleMetadata,
+  NestInterceptor,
+} from '@nestjs/common';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test, type TestingModuleBuilder } from '@nestjs/testing';
+import request, { type Response } from 'supertest';
+import type { ApproovFailureReason } from 'nestjs-approov';
+
+export type AdapterName = 'express' | 'fastify';
+export const ADAPTERS: readonly AdapterName[] = ['express', 'fastify'];
+
+/** Names of the test handlers that ran, in order: a rejected request must leave it empty. */
+export const handlerCalls: string[] = [];
+
+/** Keeps warnings and errors, so tests can check what a failure logged (and what it did not). */
+class CapturingLogger implements LoggerService {
+  readonly lines: string[] = [];
+  log(): void {}
+  debug(): void {}
+  verbose(): void {}
+  warn(message: unknown): void {
+    this.lines.push(String(message));
+  }
+  error(message: unknown): void {
+    this.lines.push(String(message));
+  }
+}
+export const logs = new CapturingLogger();
+
+export type Headers = Record<string, string | readonly string[]>;
+
+/**
+ * Records each handler as Nest is about to call it, for apps whose handlers do not record
+ * themselves (the sample app): interceptors run after the guards, right before the handler.
+ */
+class HandlerRecorder implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler) {
+    handlerCalls.push(context.getHandler().name);
+    return next.handle();
+  }
+}
+
+export interface StartOptions {
+  /** Changes the testing module before it compiles, such as to override a provider. */
+  override?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
+  /** Record handler calls with an interceptor. */
+  recordHandlers?: boolean;
+}
+
+/** A Nest app listening on loopback, on one adapter. */
+export class TestApp {
+  private constructor(
+    readonly app: INestApplication,
+    private readonly url: string,
+  ) {}
+
+  static async start(
+    adapter: AdapterName,
+    metadata: ModuleMetadata,
+    { override = (builder) => builder, recordHandlers = false }: StartOptions = {},
+  ): Promise<TestApp> {
+    const moduleRef = await override(Test.createTestingModule(metadata).setLogger(logs)).compile();
+    const app =
+      adapter === 'fastify'
+        ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter())
+        : moduleRef.createNestApplication(new ExpressAdapter());
+    app.useLogger(logs);
+    if (recordHandlers) app.useGlobalInterceptors(new HandlerRecorder());
+    await app.listen(0, '127.0.0.1');
+    return new TestApp(app, await app.getUrl());
+  }
+
+  /** Sends GET `path` with `headers` (an array sends the header once per value). */
+  async get(path: string, headers: Headers = {}): Promise<Response> {
+    handlerCalls.length = 0;
+    logs.lines.length = 0;
+    // superagent hands each value to Node's setHeader, which sends an array as repeated lines.
+    return request(this.url)
+      .get(path)
+      .set(headers as Record<string, string>);
+  }
+
+  close(): Promise<void> {
+    return this.app.close();
+  }
+}
+
+/**
+ * Asserts the one answer to every failure: 401, body `{}`, the handler not run, one warning
+ * naming `reason`, and no token in the logs.
+ */
+export function expectRefused(response: Response, reason: ApproovFailureReason): void {
+  expect({ status: response.status, body: response.text }).toEqual({ status: 401, body: '{}' });
+  expect(handlerCalls).toEqual([]);
+  expect(logs.lines).toEqual([expect.stringContaining(`rejected: ${reason} `)]);
+  expectNoTokenLogged();
+}
+
+/** Asserts that `handler` ran, once, answered 200, and nothing was logged. */
+export function expectAccepted(response: Response, handler: string): void {
+  expect(response.status).toBe(200);
+  expect(handlerCalls).toEqual([handler]);
+  expect(logs.lines).toEqual([]);
+}
+
+/** No JWT (every one starts its header with `eyJ`, for `{"`) appears in the logs. */
+export function expectNoTokenLogged(): void {
+  expect(logs.lines.join('\n')).not.toContain('eyJ');
+}
