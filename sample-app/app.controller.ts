@@ -12,7 +12,10 @@ export class AppController {
 
   /** A valid Approov token is enough. */
   @Get('token-check')
-  tokenCheck(@ApproovClaims('did') deviceId: string | undefined): { message: string; did?: string } {
+  tokenCheck(@ApproovClaims('did') deviceId: string | undefined): {
+    message: string;
+    did?: string;
+  } {
     return { message: 'Approov token accepted', did: deviceId };
   }
 

@@ -9,7 +9,9 @@ import { sampleAppSecret } from './sample-secret.js';
 @Module({
   imports: [
     // The same path from the TypeScript sources and from their build in dist-sample/.
-    ConfigModule.forRoot({ envFilePath: fileURLToPath(new URL('../sample-app/.env', import.meta.url)) }),
+    ConfigModule.forRoot({
+      envFilePath: fileURLToPath(new URL('../sample-app/.env', import.meta.url)),
+    }),
     ApproovModule.forRootAsync({
       imports: [ConfigModule],
       inject: [ConfigService],

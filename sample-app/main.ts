@@ -8,7 +8,8 @@ import { exampleRequests } from './example-requests.js';
 
 const port = Number(process.env.PORT ?? 8002);
 const host = process.env.HOST ?? '127.0.0.1';
-const adapter = process.env.HTTP_ADAPTER === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
+const adapter =
+  process.env.HTTP_ADAPTER === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
 
 const app = await NestFactory.create(AppModule, adapter);
 await app.listen(port, host);

@@ -30,5 +30,8 @@ export function ApproovTokenBinding(
       'Name the headers, as in @ApproovTokenBinding("Authorization"), or pass false to turn binding off.',
     );
   }
-  return SetMetadata(APPROOV_TOKEN_BINDING, normalizeHeaderNames(headers, '@ApproovTokenBinding()'));
+  return SetMetadata(
+    APPROOV_TOKEN_BINDING,
+    normalizeHeaderNames(headers, '@ApproovTokenBinding()'),
+  );
 }

@@ -72,7 +72,12 @@ export class ApproovGuard implements CanActivate {
       const claims = this.verifier.verify(token);
       if (typeof claims === 'string') return claims;
       if (policy.binding.length > 0) {
-        const reason = checkBinding(claims, rawHeaders, policy.binding, this.config.allowMissingPay);
+        const reason = checkBinding(
+          claims,
+          rawHeaders,
+          policy.binding,
+          this.config.allowMissingPay,
+        );
         if (reason !== undefined) return reason;
       }
       request[APPROOV_CLAIMS_PROPERTY] = claims;

@@ -1,9 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ApproovGuard } from './approov.guard.js';
-import {
-  APPROOV_MODULE_OPTIONS,
-  ApproovConfigurableModule,
-} from './approov.module-definition.js';
+import { APPROOV_MODULE_OPTIONS, ApproovConfigurableModule } from './approov.module-definition.js';
 import { APPROOV_CONFIG, resolveApproovConfig } from './approov.options.js';
 import { ApproovTokenVerifier } from './approov.verifier.js';
 

@@ -69,7 +69,11 @@ const MAX_CLOCK_TOLERANCE_SECONDS = 300;
  */
 export function normalizeHeaderNames(names: unknown, option: string): string[] {
   if (!Array.isArray(names)) {
-    throw new ApproovConfigError(option, 'must be a list of header names', 'Example: ["Authorization"].');
+    throw new ApproovConfigError(
+      option,
+      'must be a list of header names',
+      'Example: ["Authorization"].',
+    );
   }
   const lowerNames = names.map((name: unknown, index) => {
     if (!isHeaderName(name)) {
@@ -129,7 +133,11 @@ export function resolveApproovConfig(options: ApproovModuleOptions): ApproovConf
     );
   }
   if (typeof allowMissingPay !== 'boolean') {
-    throw new ApproovConfigError('allowMissingPay', 'must be true or false', 'It defaults to false.');
+    throw new ApproovConfigError(
+      'allowMissingPay',
+      'must be true or false',
+      'It defaults to false.',
+    );
   }
   if (
     typeof clockToleranceSeconds !== 'number' ||

@@ -12,12 +12,12 @@ const BASE64_TEXT = /^[A-Za-z0-9+/_-]*={0,2}$/;
 /**
  * Decodes the account secret as the Approov CLI prints it: standard base64 or base64url, padding
  * optional, surrounding whitespace ignored. Anything else fails with an `ApproovConfigError` that
- * names `option`, so that a mistyped or truncated secret stops the app at startup instead of
+ * names the option, so that a mistyped or truncated secret stops the app at startup instead of
  * refusing every request.
  */
-export function decodeApproovSecret(text: unknown, option = 'secret'): KeyObject {
+export function decodeApproovSecret(text: unknown): KeyObject {
   const fail = (problem: string): never => {
-    throw new ApproovConfigError(option, problem, HOW_TO_GET);
+    throw new ApproovConfigError('secret', problem, HOW_TO_GET);
   };
   if (typeof text !== 'string') {
     return fail(text === undefined || text === null ? 'is missing' : 'must be a string');

@@ -1,8 +1,4 @@
-export {
-  APPROOV_CLAIMS_PROPERTY,
-  ApproovClaims,
-  type ApproovRequest,
-} from './approov.claims.js';
+export { APPROOV_CLAIMS_PROPERTY, ApproovClaims, type ApproovRequest } from './approov.claims.js';
 export { ApproovTokenBinding, SkipApproov } from './approov.decorators.js';
 export { ApproovConfigError } from './approov.errors.js';
 export { ApproovGuard } from './approov.guard.js';
@@ -12,6 +8,10 @@ export {
   type ApproovModuleRootOptions,
 } from './approov.module-definition.js';
 export { ApproovModule } from './approov.module.js';
-export { APPROOV_CONFIG, type ApproovConfig, type ApproovModuleOptions } from './approov.options.js';
+export {
+  APPROOV_CONFIG,
+  type ApproovConfig,
+  type ApproovModuleOptions,
+} from './approov.options.js';
 export type { ApproovFailureReason } from './approov.reasons.js';
 export { ApproovTokenVerifier } from './approov.verifier.js';

@@ -128,7 +128,10 @@ describe.each(ADAPTERS)('token binding (%s)', (adapter) => {
       const token = mint({ bind: [value] });
       // Node hands header bytes over as latin1 characters: send the UTF-8 bytes that way.
       const wire = Buffer.from(value, 'utf8').toString('latin1');
-      expectAccepted(await app.get('/module', request(token, { Authorization: wire })), 'moduleBound');
+      expectAccepted(
+        await app.get('/module', request(token, { Authorization: wire })),
+        'moduleBound',
+      );
     });
 
     it('does not bind on a route marked @ApproovTokenBinding(false)', async () => {
@@ -137,7 +140,10 @@ describe.each(ADAPTERS)('token binding (%s)', (adapter) => {
 
     it('binds to the handler decorator headers instead of the option', async () => {
       const byDevice = mint({ bind: [DEVICE_ID] });
-      expectAccepted(await app.get('/module/device', request(byDevice, { 'X-Device-Id': DEVICE_ID })), 'device');
+      expectAccepted(
+        await app.get('/module/device', request(byDevice, { 'X-Device-Id': DEVICE_ID })),
+        'device',
+      );
       const byAuthorization = request(mint({ bind: [AUTHORIZATION] }), {
         Authorization: AUTHORIZATION,
         'X-Device-Id': DEVICE_ID,

@@ -109,7 +109,10 @@ describe.each(ADAPTERS)('ApproovGuard (%s)', (adapter) => {
 
     it('refuses the header sent twice, even with two valid tokens', async () => {
       const token = mint();
-      expectRefused(await app.get('/checked', { 'Approov-Token': [token, token] }), 'duplicate_token');
+      expectRefused(
+        await app.get('/checked', { 'Approov-Token': [token, token] }),
+        'duplicate_token',
+      );
       expectRefused(
         await app.get('/checked', { 'Approov-Token': [mint(), mint({ ttlSeconds: 60 })] }),
         'duplicate_token',
@@ -137,8 +140,13 @@ describe.each(ADAPTERS)('ApproovGuard (%s)', (adapter) => {
 
     it('refuses a token whose payload was changed after signing', async () => {
       const [head, , signature] = mint().split('.');
-      const forged = Buffer.from(JSON.stringify({ exp: nowSeconds() + 9999 })).toString('base64url');
-      expectRefused(await app.get('/checked', header(`${head}.${forged}.${signature}`)), 'bad_signature');
+      const forged = Buffer.from(JSON.stringify({ exp: nowSeconds() + 9999 })).toString(
+        'base64url',
+      );
+      expectRefused(
+        await app.get('/checked', header(`${head}.${forged}.${signature}`)),
+        'bad_signature',
+      );
     });
 
     it('pins HS256: other algorithms are refused even when signed with the secret', async () => {
@@ -179,7 +187,10 @@ describe.each(ADAPTERS)('ApproovGuard (%s)', (adapter) => {
 
   describe('the time claims', () => {
     it('refuses a token without exp, or with exp of the wrong type', async () => {
-      expectRefused(await app.get('/checked', header(mint({ claims: { exp: undefined } }))), 'missing_exp');
+      expectRefused(
+        await app.get('/checked', header(mint({ claims: { exp: undefined } }))),
+        'missing_exp',
+      );
       for (const exp of ['4102444800', null, true, [4102444800], { n: 1 }]) {
         expectRefused(await app.get('/checked', header(mint({ claims: { exp } }))), 'invalid_exp');
       }

@@ -84,7 +84,10 @@ async function expectProtects(adapter: AdapterName, approov: object, imports: ob
   });
   try {
     expectRefused(await app.get('/protected'), 'missing_token');
-    expectRefused(await app.get('/protected', header(mint({ secret: OTHER_SECRET }))), 'bad_signature');
+    expectRefused(
+      await app.get('/protected', header(mint({ secret: OTHER_SECRET }))),
+      'bad_signature',
+    );
     expectAccepted(await app.get('/protected', header(mint())), 'protectedRoute');
   } finally {
     await app.close();
@@ -114,7 +117,9 @@ describe.each(ADAPTERS)('ApproovModule (%s)', (adapter) => {
     });
 
     it('forRootAsync with an async factory', async () => {
-      const approov = ApproovModule.forRootAsync({ useFactory: async () => ({ secret: SECRET }) });
+      const approov = ApproovModule.forRootAsync({
+        useFactory: () => Promise.resolve({ secret: SECRET }),
+      });
       await expectProtects(adapter, approov);
     });
 
@@ -190,7 +195,10 @@ describe.each(ADAPTERS)('ApproovModule (%s)', (adapter) => {
       try {
         const signed = await app.get('/app-jwt/sign', header(mint()));
         expectAccepted(signed, 'sign');
-        expectRefused(await app.get('/protected', header(signed.body.token)), 'bad_signature');
+        expectRefused(
+          await app.get('/protected', header((signed.body as { token: string }).token)),
+          'bad_signature',
+        );
         expectRefused(await app.get('/protected', header(mint({ ttlSeconds: -5 }))), 'expired');
         const hs512 = mint({ header: { alg: 'HS512', typ: 'JWT' } });
         expectRefused(await app.get('/protected', header(hs512)), 'unsupported_algorithm');
@@ -213,7 +221,10 @@ describe.each(ADAPTERS)('ApproovModule (%s)', (adapter) => {
         providers: [globalGuard],
       });
       try {
-        expectRefused(await app.get('/protected', header(mint({ secret: OTHER_SECRET }))), 'bad_signature');
+        expectRefused(
+          await app.get('/protected', header(mint({ secret: OTHER_SECRET }))),
+          'bad_signature',
+        );
         expectAccepted(await app.get('/protected', header(mint())), 'protectedRoute');
       } finally {
         await app.close();

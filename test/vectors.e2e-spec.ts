@@ -1,7 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, it, jest } from '@jest/globals';
 import { Controller, Get } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { ApproovGuard, ApproovModule, ApproovTokenBinding, type ApproovFailureReason } from 'nestjs-approov';
+import {
+  ApproovGuard,
+  ApproovModule,
+  ApproovTokenBinding,
+  type ApproovFailureReason,
+} from 'nestjs-approov';
 import {
   ADAPTERS,
   expectAccepted,
@@ -125,7 +130,9 @@ describe.each(ADAPTERS)("Approov's published vectors (%s)", (adapter) => {
     let app: TestApp;
     beforeAll(async () => {
       app = await TestApp.start(adapter, {
-        imports: [ApproovModule.forRoot({ secret: quickstarts.secret_base64, allowMissingPay: true })],
+        imports: [
+          ApproovModule.forRoot({ secret: quickstarts.secret_base64, allowMissingPay: true }),
+        ],
         controllers: [VectorController],
         providers: [{ provide: APP_GUARD, useExisting: ApproovGuard }],
       });
@@ -138,7 +145,10 @@ describe.each(ADAPTERS)("Approov's published vectors (%s)", (adapter) => {
       const failOver = quickstarts.binding_cases.find((c) => c.name.startsWith('no pay claim'))!;
       expectAccepted(await app.get('/bound', headersOf(failOver, authorization)), 'bound');
       const mismatch = quickstarts.binding_cases.find((c) => c.name === 'pay does not match')!;
-      expectRefused(await app.get('/bound', headersOf(mismatch, authorization)), 'binding_mismatch');
+      expectRefused(
+        await app.get('/bound', headersOf(mismatch, authorization)),
+        'binding_mismatch',
+      );
     });
   });
 

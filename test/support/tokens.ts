@@ -19,7 +19,9 @@ export const mint = (options: Partial<MintApproovTokenOptions> = {}): string =>
  */
 export function signRaw(header: string, payload: string, secret = SECRET): string {
   const input = `${Buffer.from(header).toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
-  const signature = createHmac('sha256', Buffer.from(secret, 'base64')).update(input).digest('base64url');
+  const signature = createHmac('sha256', Buffer.from(secret, 'base64'))
+    .update(input)
+    .digest('base64url');
   return `${input}.${signature}`;
 }
 
@@ -50,4 +52,7 @@ export const vectors: Vectors = JSON.parse(
 
 /** The decoded payload of a compact JWS. */
 export const payloadOf = (token: string): Record<string, unknown> =>
-  JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
+  JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;

@@ -1,0 +1,34 @@
+import { describe, expect, it } from '@jest/globals';
+import { isHeaderName, readSingleHeader, REPEATED_HEADER } from './approov.headers.js';
+
+describe('readSingleHeader', () => {
+  const raw = ['Host', 'localhost', 'APPROOV-TOKEN', 'abc', 'X-Device-Id', 'd1'];
+
+  it('finds a header whatever the case of its name', () => {
+    expect(readSingleHeader(raw, 'approov-token')).toBe('abc');
+    expect(readSingleHeader(raw, 'x-device-id')).toBe('d1');
+  });
+
+  it('tells an absent header from a repeated one', () => {
+    expect(readSingleHeader(raw, 'authorization')).toBeUndefined();
+    expect(readSingleHeader([...raw, 'approov-token', 'abc'], 'approov-token')).toBe(
+      REPEATED_HEADER,
+    );
+    expect(readSingleHeader(['approov-token', '', 'Approov-Token', ''], 'approov-token')).toBe(
+      REPEATED_HEADER,
+    );
+  });
+
+  it('does not match a longer or shorter name', () => {
+    expect(
+      readSingleHeader(['approov-tokens', 'a', 'approov-toke', 'b'], 'approov-token'),
+    ).toBeUndefined();
+  });
+});
+
+describe('isHeaderName', () => {
+  it('accepts RFC 9110 tokens only', () => {
+    expect(['Approov-Token', 'x_device.id', "a!#$%&'*+-.^_`|~1"].every(isHeaderName)).toBe(true);
+    expect(['', 'Approov Token', 'a:b', 'é', 'a\n', 42, undefined].some(isHeaderName)).toBe(false);
+  });
+});

@@ -1,0 +1,92 @@
+import { describe, expect, it } from '@jest/globals';
+import { ApproovConfigError } from './approov.errors.js';
+import {
+  type ApproovModuleOptions,
+  normalizeHeaderNames,
+  resolveApproovConfig,
+} from './approov.options.js';
+
+const secret = Buffer.alloc(64, 5).toString('base64');
+
+describe('resolveApproovConfig', () => {
+  it('applies the defaults and decodes the secret', () => {
+    const config = resolveApproovConfig({ secret });
+    expect(config).toMatchObject({
+      tokenHeader: 'approov-token',
+      tokenBinding: [],
+      allowMissingPay: false,
+      clockToleranceSeconds: 0,
+    });
+    expect(config.key.export()).toEqual(Buffer.alloc(64, 5));
+  });
+
+  it('lower-cases header names', () => {
+    const config = resolveApproovConfig({
+      secret,
+      tokenHeader: 'X-Approov',
+      tokenBinding: ['Authorization', 'X-Device-Id'],
+    });
+    expect(config.tokenHeader).toBe('x-approov');
+    expect(config.tokenBinding).toEqual(['authorization', 'x-device-id']);
+  });
+
+  it.each([
+    ['options', null, 'must be an object'],
+    ['tokenbinding', { tokenbinding: [] }, 'is not an option'],
+    ['tokenHeader', { tokenHeader: '' }, 'is not a valid HTTP header name'],
+    ['tokenHeader', { tokenHeader: 'Approov-Token:' }, 'is not a valid HTTP header name'],
+    ['tokenBinding', { tokenBinding: 'Authorization' }, 'must be a list of header names'],
+    [
+      'tokenBinding[1]',
+      { tokenBinding: ['Authorization', 'X Device'] },
+      'is not a valid HTTP header',
+    ],
+    [
+      'tokenBinding',
+      { tokenBinding: ['Authorization', 'authorization'] },
+      'names "authorization" twice',
+    ],
+    ['tokenBinding', { tokenBinding: ['approov-token'] }, 'includes the token header itself'],
+    ['allowMissingPay', { allowMissingPay: 1 }, 'must be true or false'],
+    [
+      'clockToleranceSeconds',
+      { clockToleranceSeconds: -1 },
+      'must be a number of seconds from 0 to 300',
+    ],
+    [
+      'clockToleranceSeconds',
+      { clockToleranceSeconds: 301 },
+      'must be a number of seconds from 0 to 300',
+    ],
+    [
+      'clockToleranceSeconds',
+      { clockToleranceSeconds: NaN },
+      'must be a number of seconds from 0 to 300',
+    ],
+    [
+      'clockToleranceSeconds',
+      { clockToleranceSeconds: '5' },
+      'must be a number of seconds from 0 to 300',
+    ],
+    ['secret', { secret: undefined }, 'is missing'],
+  ])('refuses a bad %s: %j', (option, options, problem) => {
+    const full = options === null ? null : { secret, ...options };
+    let error: unknown;
+    try {
+      resolveApproovConfig(full as unknown as ApproovModuleOptions);
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(ApproovConfigError);
+    expect((error as ApproovConfigError).option).toBe(option);
+    expect((error as Error).message).toContain(`"${option}" ${problem}`);
+  });
+});
+
+describe('normalizeHeaderNames', () => {
+  it('names the place the list came from', () => {
+    expect(() => normalizeHeaderNames(['ok', ''], '@ApproovTokenBinding()')).toThrow(
+      '"@ApproovTokenBinding()[1]" is not a valid HTTP header name',
+    );
+  });
+});
