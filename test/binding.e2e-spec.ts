@@ -3,35 +3,26 @@ import { Controller, Get } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ApproovGuard, ApproovModule, ApproovTokenBinding } from 'nestjs-approov';
 import { approovBindingHash } from 'nestjs-approov/testing';
-import {
-  ADAPTERS,
-  expectAccepted,
-  expectRefused,
-  handlerCalls,
-  TestApp,
-} from './support/test-app.js';
+import { ADAPTERS, expectAccepted, expectRefused, ran, TestApp } from './support/test-app.js';
 import { mint, SECRET } from './support/tokens.js';
 
 @Controller('module')
 class ModuleBindingController {
   @Get()
   moduleBound(): object {
-    handlerCalls.push('moduleBound');
-    return {};
+    return ran('moduleBound');
   }
 
   @Get('login')
   @ApproovTokenBinding(false)
   login(): object {
-    handlerCalls.push('login');
-    return {};
+    return ran('login');
   }
 
   @Get('device')
   @ApproovTokenBinding('X-Device-Id')
   device(): object {
-    handlerCalls.push('device');
-    return {};
+    return ran('device');
   }
 }
 
@@ -40,15 +31,13 @@ class ModuleBindingController {
 class ClassBindingController {
   @Get()
   classBound(): object {
-    handlerCalls.push('classBound');
-    return {};
+    return ran('classBound');
   }
 
   @Get('device')
   @ApproovTokenBinding('x-device-id')
   deviceOnly(): object {
-    handlerCalls.push('deviceOnly');
-    return {};
+    return ran('deviceOnly');
   }
 }
 

@@ -6,12 +6,14 @@ import {
   ApproovModule,
   ApproovTokenBinding,
   type ApproovFailureReason,
+  type ApproovModuleOptions,
 } from 'nestjs-approov';
 import {
   ADAPTERS,
+  type AdapterName,
   expectAccepted,
   expectRefused,
-  handlerCalls,
+  ran,
   type Headers,
   TestApp,
 } from './support/test-app.js';
@@ -21,22 +23,19 @@ import { payloadOf, type VectorCase, vectors } from './support/tokens.js';
 class VectorController {
   @Get('check')
   check(): object {
-    handlerCalls.push('check');
-    return {};
+    return ran('check');
   }
 
   @Get('bound')
   @ApproovTokenBinding('Authorization')
   bound(): object {
-    handlerCalls.push('bound');
-    return {};
+    return ran('bound');
   }
 
   @Get('doubleBound')
   @ApproovTokenBinding('Authorization', 'X-Device-Id')
   doubleBound(): object {
-    handlerCalls.push('doubleBound');
-    return {};
+    return ran('doubleBound');
   }
 }
 
@@ -65,6 +64,14 @@ const REASONS: Record<string, ApproovFailureReason> = {
 /** The vectors' valid tokens expire from 2033 on: a fixed clock keeps this suite true. */
 const FROZEN_NOW_MS = Date.UTC(2026, 0, 1);
 
+/** An app with the vector routes behind the global guard, configured with `options`. */
+const startVectorApp = (adapter: AdapterName, options: ApproovModuleOptions) =>
+  TestApp.start(adapter, {
+    imports: [ApproovModule.forRoot(options)],
+    controllers: [VectorController],
+    providers: [{ provide: APP_GUARD, useExisting: ApproovGuard }],
+  });
+
 function freezeClock(ms: number): void {
   jest.spyOn(Date, 'now').mockReturnValue(ms);
 }
@@ -89,11 +96,7 @@ describe.each(ADAPTERS)("Approov's published vectors (%s)", (adapter) => {
     const { quickstarts } = vectors;
     let app: TestApp;
     beforeAll(async () => {
-      app = await TestApp.start(adapter, {
-        imports: [ApproovModule.forRoot({ secret: quickstarts.secret_base64 })],
-        controllers: [VectorController],
-        providers: [{ provide: APP_GUARD, useExisting: ApproovGuard }],
-      });
+      app = await startVectorApp(adapter, { secret: quickstarts.secret_base64 });
     });
     afterAll(() => app.close());
 
@@ -129,12 +132,9 @@ describe.each(ADAPTERS)("Approov's published vectors (%s)", (adapter) => {
     const { quickstarts } = vectors;
     let app: TestApp;
     beforeAll(async () => {
-      app = await TestApp.start(adapter, {
-        imports: [
-          ApproovModule.forRoot({ secret: quickstarts.secret_base64, allowMissingPay: true }),
-        ],
-        controllers: [VectorController],
-        providers: [{ provide: APP_GUARD, useExisting: ApproovGuard }],
+      app = await startVectorApp(adapter, {
+        secret: quickstarts.secret_base64,
+        allowMissingPay: true,
       });
     });
     afterAll(() => app.close());
@@ -156,11 +156,7 @@ describe.each(ADAPTERS)("Approov's published vectors (%s)", (adapter) => {
     const { aspnet } = vectors;
     let app: TestApp;
     beforeAll(async () => {
-      app = await TestApp.start(adapter, {
-        imports: [ApproovModule.forRoot({ secret: aspnet.secret_base64 })],
-        controllers: [VectorController],
-        providers: [{ provide: APP_GUARD, useExisting: ApproovGuard }],
-      });
+      app = await startVectorApp(adapter, { secret: aspnet.secret_base64 });
     });
     afterAll(() => app.close());
 

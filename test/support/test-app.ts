@@ -19,6 +19,12 @@ export const ADAPTERS: readonly AdapterName[] = ['express', 'fastify'];
 /** Names of the test handlers that ran, in order: a rejected request must leave it empty. */
 export const handlerCalls: string[] = [];
 
+/** What a test handler does: records that it ran, and answers `{}`. */
+export function ran(handler: string): object {
+  handlerCalls.push(handler);
+  return {};
+}
+
 /** Keeps warnings and errors, so tests can check what a failure logged (and what it did not). */
 class CapturingLogger implements LoggerService {
   readonly lines: string[] = [];
