@@ -1,4 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { carrierOf } from './approov.exchange.js';
 
 /**
  * The claims of a verified Approov token. Only `exp` is guaranteed; the others appear as the
@@ -38,18 +39,37 @@ export interface ApproovClaims {
  */
 export const APPROOV_CLAIMS_PROPERTY = 'approovClaims';
 
-/** A request that passed `ApproovGuard`. */
+/**
+ * A request that `ApproovGuard` checked: the HTTP request (also for GraphQL), or the WebSocket
+ * client.
+ */
 export interface ApproovRequest {
+  /**
+   * The token's claims when the request passed every check, or, in monitor mode, when only the
+   * token binding failed. Absent otherwise, and on routes that skip the check.
+   */
   [APPROOV_CLAIMS_PROPERTY]?: ApproovClaims;
+  /** `true` when the request passed every check; `false` when monitor mode let it through. */
+  approovVerified?: boolean;
 }
 
 /**
- * Injects the verified Approov claims into a handler parameter: `@ApproovClaims() claims` for
- * all of them, `@ApproovClaims('did') did` for one. `undefined` on routes that skip the check.
+ * Injects the Approov claims into a handler parameter: `@ApproovClaims() claims` for all of
+ * them, `@ApproovClaims('did') did` for one. `undefined` when the guard found none or did not
+ * run. In monitor mode they can come from a token that failed its binding: see
+ * `@ApproovVerified()`.
  */
 export const ApproovClaims = createParamDecorator(
   (claim: keyof ApproovClaims | undefined, context: ExecutionContext): unknown => {
-    const claims = context.switchToHttp().getRequest<ApproovRequest>()[APPROOV_CLAIMS_PROPERTY];
+    const claims = carrierOf(context)?.[APPROOV_CLAIMS_PROPERTY];
     return claim === undefined ? claims : claims?.[claim];
   },
+);
+
+/**
+ * Injects whether the request passed every Approov check: `false` when monitor mode let a
+ * failed request through, and when the guard did not run.
+ */
+export const ApproovVerified = createParamDecorator(
+  (_: unknown, context: ExecutionContext): boolean => carrierOf(context)?.approovVerified === true,
 );

@@ -4,6 +4,10 @@ import { normalizeHeaderNames } from './approov.options.js';
 
 export const APPROOV_SKIP = 'approov:skip';
 export const APPROOV_TOKEN_BINDING = 'approov:token-binding';
+export const APPROOV_MODE = 'approov:mode';
+
+/** `enforce` refuses failed requests; `monitor` reports them and lets them through. */
+export type ApproovMode = 'enforce' | 'monitor';
 
 /**
  * Marks a controller or handler as public: `ApproovGuard` lets its requests through unchecked.
@@ -34,4 +38,20 @@ export function ApproovTokenBinding(
     APPROOV_TOKEN_BINDING,
     normalizeHeaderNames(headers, '@ApproovTokenBinding()'),
   );
+}
+
+/**
+ * Sets the mode of a controller or handler, overriding the module's `mode`: `@ApproovMode('monitor')`
+ * reports failures there but lets the requests through; `@ApproovMode('enforce')` refuses them
+ * even when the module monitors. The handler's decorator wins over the controller's.
+ */
+export function ApproovMode(mode: ApproovMode): ClassDecorator & MethodDecorator {
+  if (mode !== 'enforce' && mode !== 'monitor') {
+    throw new ApproovConfigError(
+      '@ApproovMode()',
+      'takes "enforce" or "monitor"',
+      'Check the spelling.',
+    );
+  }
+  return SetMetadata(APPROOV_MODE, mode);
 }

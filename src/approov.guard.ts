@@ -1,19 +1,24 @@
 import {
   type CanActivate,
   type ExecutionContext,
-  HttpException,
-  HttpStatus,
   Inject,
   Injectable,
   Logger,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { checkBinding } from './approov.binding.js';
-import { APPROOV_CLAIMS_PROPERTY, type ApproovRequest } from './approov.claims.js';
-import { APPROOV_SKIP, APPROOV_TOKEN_BINDING } from './approov.decorators.js';
+import {
+  APPROOV_MODE,
+  APPROOV_SKIP,
+  APPROOV_TOKEN_BINDING,
+  type ApproovMode,
+} from './approov.decorators.js';
+import type { ApproovResultEvent } from './approov.events.js';
+import { ApproovExchange } from './approov.exchange.js';
 import { readSingleHeader, REPEATED_HEADER } from './approov.headers.js';
 import { APPROOV_CONFIG, type ApproovConfig } from './approov.options.js';
-import type { ApproovFailureReason } from './approov.reasons.js';
+import { BINDING_FAILURES, type ApproovFailureReason } from './approov.reasons.js';
+import { ApproovRefusals } from './approov.refusal.js';
 import { ApproovTokenVerifier } from './approov.verifier.js';
 
 /** What the decorators say of one handler, read once. */
@@ -21,70 +26,145 @@ interface RoutePolicy {
   readonly skip: boolean;
   /** Lower-case binding header names, in order; empty when the route does not bind. */
   readonly binding: readonly string[];
-  /** `Controller.handler`, for logs. */
-  readonly name: string;
+  readonly mode: ApproovMode;
 }
 
-/** Express requests are Node's `IncomingMessage`; Fastify's wrap it as `raw`. */
-interface HttpRequest extends ApproovRequest {
-  readonly raw?: { readonly rawHeaders: readonly string[] };
-  readonly rawHeaders?: readonly string[];
-}
+const APPROOV_STATUS = 'approov-status';
+const APPROOV_TRACE_ID = 'approov-traceid';
+/** An SDK status word (`NO_NETWORK`, `MITM_DETECTED`, ...): a JWT never looks like one. */
+const SDK_STATUS_WORD = /^[A-Z][A-Z_]{1,63}$/;
 
 /**
  * Lets a request through only with a valid Approov token (and, where the route binds it, a
- * matching `pay` claim). Every failure is the same 401 with an empty JSON body; the reason is
- * logged, never sent. Use it as the first `APP_GUARD`, or with `@UseGuards(ApproovGuard)`.
+ * matching `pay` claim). Every failure is the same refusal, 401 with an empty JSON body by
+ * default; the reason is logged, never sent. In monitor mode failures are reported and let
+ * through. Use it as the first `APP_GUARD`, or with `@UseGuards(ApproovGuard)`, on HTTP routes,
+ * GraphQL resolvers and WebSocket gateways.
  */
 @Injectable()
 export class ApproovGuard implements CanActivate {
   private readonly logger = new Logger(ApproovGuard.name);
   private readonly policies = new WeakMap<object, RoutePolicy>();
-  // One exception for every failure: the response is the same, and no stack is built per attack.
-  private readonly refusal = new HttpException(Object.freeze({}), HttpStatus.UNAUTHORIZED);
 
   constructor(
     private readonly reflector: Reflector,
     @Inject(APPROOV_CONFIG) private readonly config: ApproovConfig,
     private readonly verifier: ApproovTokenVerifier,
+    private readonly refusals: ApproovRefusals,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
     const policy = this.policyOf(context);
     if (policy.skip) return true;
-    const reason =
-      context.getType() === 'http'
-        ? this.check(context.switchToHttp().getRequest<HttpRequest>(), policy)
-        : 'unsupported_context';
+    const exchange = ApproovExchange.of(context);
+    try {
+      exchange.reason = this.failureOf(exchange, policy);
+    } catch {
+      exchange.reason = 'internal_error';
+    }
+    const { reason, carrier } = exchange;
+    const monitored = reason !== undefined && policy.mode === 'monitor';
+    if (carrier !== undefined) {
+      // Assigned on every check: a WebSocket client carries them from one message to the next.
+      const exposed = reason === undefined || (monitored && BINDING_FAILURES.has(reason));
+      carrier.approovClaims = exposed ? exchange.claims : undefined;
+      carrier.approovVerified = reason === undefined;
+    }
+    const outcome = reason === undefined ? 'accepted' : monitored ? 'monitored' : 'rejected';
+    if (this.config.onResult !== undefined) this.report(exchange, policy, outcome);
     if (reason === undefined) return true;
-    this.logger.warn(`Approov token rejected: ${reason} (${policy.name})`);
-    throw this.refusal;
+    this.log(exchange, outcome);
+    if (monitored) return true;
+    throw this.refusals.for(reason, exchange.transport);
   }
 
-  /** Verifies the request, puts the claims on it, and returns why it fails, if it does. */
-  private check(request: HttpRequest, policy: RoutePolicy): ApproovFailureReason | undefined {
-    try {
-      const rawHeaders = (request.raw ?? request).rawHeaders;
-      if (rawHeaders === undefined) return 'unsupported_context';
-      const token = readSingleHeader(rawHeaders, this.config.tokenHeader);
-      if (token === undefined || token === '') return 'missing_token';
-      if (token === REPEATED_HEADER) return 'duplicate_token';
-      const claims = this.verifier.verify(token);
-      if (typeof claims === 'string') return claims;
-      if (policy.binding.length > 0) {
-        const reason = checkBinding(
-          claims,
-          rawHeaders,
-          policy.binding,
-          this.config.allowMissingPay,
-        );
-        if (reason !== undefined) return reason;
-      }
-      request[APPROOV_CLAIMS_PROPERTY] = claims;
-      return undefined;
-    } catch {
-      return 'internal_error';
+  /** Checks the request and returns why it fails, if it does. */
+  private failureOf(
+    exchange: ApproovExchange,
+    policy: RoutePolicy,
+  ): ApproovFailureReason | undefined {
+    const { rawHeaders } = exchange;
+    if (rawHeaders === undefined) return 'unsupported_context';
+    const value = this.readToken(exchange, rawHeaders);
+    if (value === REPEATED_HEADER) return 'duplicate_token';
+    const token = value === undefined ? '' : this.withoutPrefix(value);
+    if (token === undefined) return 'malformed_token';
+    if (token === '') {
+      const status = readSingleHeader(rawHeaders, APPROOV_STATUS);
+      return status === undefined ? 'missing_token' : 'no_token_with_status';
     }
+    if (SDK_STATUS_WORD.test(token)) return 'status_instead_of_token';
+    const claims = this.verifier.verifySignature(token);
+    if (typeof claims === 'string') return claims;
+    exchange.claims = claims;
+    return (
+      this.verifier.checkTime(claims) ??
+      (policy.binding.length > 0
+        ? checkBinding(claims, rawHeaders, policy.binding, this.config.allowMissingPay)
+        : undefined)
+    );
+  }
+
+  /** The token header's value or, on a WebSocket that allows it, the query parameter's. */
+  private readToken(
+    exchange: ApproovExchange,
+    rawHeaders: readonly string[],
+  ): string | undefined | typeof REPEATED_HEADER {
+    const header = readSingleHeader(rawHeaders, this.config.tokenHeader);
+    const { allowQueryToken } = this.config;
+    if (allowQueryToken === undefined || exchange.handshakeUrl === undefined) return header;
+    const inQuery = new URL(exchange.handshakeUrl, 'ws://handshake').searchParams.getAll(
+      allowQueryToken,
+    );
+    if (inQuery.length === 0) return header;
+    // Two tokens, whatever their places, leave it unclear which one the app meant.
+    return inQuery.length > 1 || header !== undefined ? REPEATED_HEADER : inQuery[0];
+  }
+
+  /** The token after the configured prefix (`''` when none follows), or `undefined` if malformed. */
+  private withoutPrefix(value: string): string | undefined {
+    const { tokenPrefix } = this.config;
+    if (tokenPrefix === '') return value;
+    // Node trims header values, so a prefix alone has lost its trailing space.
+    if (value === '' || value === tokenPrefix.trimEnd()) return '';
+    if (!value.startsWith(tokenPrefix)) return undefined;
+    const token = value.slice(tokenPrefix.length);
+    return token.startsWith(tokenPrefix) ? undefined : token;
+  }
+
+  /** Hands the decision to `onResult`, which must not change it. */
+  private report(
+    exchange: ApproovExchange,
+    policy: RoutePolicy,
+    outcome: ApproovResultEvent['outcome'],
+  ): void {
+    const event: ApproovResultEvent = {
+      outcome,
+      reason: exchange.reason,
+      mode: policy.mode,
+      transport: exchange.transport,
+      method: exchange.method,
+      route: exchange.route,
+      ...detailsOf(exchange),
+    };
+    try {
+      this.config.onResult!(event);
+    } catch (error) {
+      this.logger.error(`onResult threw; the decision stands: ${String(error)}`);
+    }
+  }
+
+  /** One line per failure, at the configured level, with what helps to investigate it. */
+  private log(exchange: ApproovExchange, outcome: ApproovResultEvent['outcome']): void {
+    const { logLevel } = this.config;
+    if (logLevel === false) return;
+    const verdict = outcome === 'monitored' ? 'failed, let through by monitor mode' : 'rejected';
+    let line = `Approov token ${verdict}: ${exchange.reason} (${exchange.method} ${exchange.route})`;
+    for (const [name, value] of Object.entries(detailsOf(exchange))) {
+      // Quoted and cut short: some of these come from the client as it pleases.
+      if (value !== undefined) line += ` ${name}=${JSON.stringify(value.slice(0, 64))}`;
+    }
+    this.logger[logLevel](line);
   }
 
   private policyOf(context: ExecutionContext): RoutePolicy {
@@ -92,17 +172,32 @@ export class ApproovGuard implements CanActivate {
     let policy = this.policies.get(handler);
     if (policy === undefined) {
       const targets = [handler, context.getClass()];
+      const read = <T>(key: string): T | undefined =>
+        this.reflector.getAllAndOverride<T | undefined>(key, targets);
       policy = {
-        skip: this.reflector.getAllAndOverride<boolean | undefined>(APPROOV_SKIP, targets) === true,
-        binding:
-          this.reflector.getAllAndOverride<readonly string[] | undefined>(
-            APPROOV_TOKEN_BINDING,
-            targets,
-          ) ?? this.config.tokenBinding,
-        name: `${context.getClass().name}.${handler.name}`,
+        skip: read<boolean>(APPROOV_SKIP) === true,
+        binding: read<readonly string[]>(APPROOV_TOKEN_BINDING) ?? this.config.tokenBinding,
+        mode: read<ApproovMode>(APPROOV_MODE) ?? this.config.mode,
       };
       this.policies.set(handler, policy);
     }
     return policy;
   }
+}
+
+function textOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** What a report says of the token and the client, besides the decision. */
+function detailsOf(
+  exchange: ApproovExchange,
+): Pick<ApproovResultEvent, 'did' | 'arc' | 'approovStatus' | 'traceId'> {
+  const { rawHeaders, claims } = exchange;
+  return {
+    did: textOrUndefined(claims?.did),
+    arc: textOrUndefined(claims?.arc),
+    approovStatus: rawHeaders && textOrUndefined(readSingleHeader(rawHeaders, APPROOV_STATUS)),
+    traceId: rawHeaders && textOrUndefined(readSingleHeader(rawHeaders, APPROOV_TRACE_ID)),
+  };
 }

@@ -1,7 +1,13 @@
 import { Module } from '@nestjs/common';
 import { ApproovGuard } from './approov.guard.js';
 import { APPROOV_MODULE_OPTIONS, ApproovConfigurableModule } from './approov.module-definition.js';
-import { APPROOV_CONFIG, resolveApproovConfig } from './approov.options.js';
+import { APPROOV_CONFIG, type ApproovConfig, resolveApproovConfig } from './approov.options.js';
+import {
+  APPROOV_TRANSPORT_EXCEPTIONS,
+  ApproovRefusals,
+  loadTransportExceptions,
+  type TransportExceptions,
+} from './approov.refusal.js';
 import { ApproovTokenVerifier } from './approov.verifier.js';
 
 /**
@@ -12,9 +18,16 @@ import { ApproovTokenVerifier } from './approov.verifier.js';
 @Module({
   providers: [
     { provide: APPROOV_CONFIG, inject: [APPROOV_MODULE_OPTIONS], useFactory: resolveApproovConfig },
+    { provide: APPROOV_TRANSPORT_EXCEPTIONS, useFactory: loadTransportExceptions },
+    {
+      provide: ApproovRefusals,
+      inject: [APPROOV_CONFIG, APPROOV_TRANSPORT_EXCEPTIONS],
+      useFactory: (config: ApproovConfig, exceptions: TransportExceptions) =>
+        new ApproovRefusals(config, exceptions),
+    },
     ApproovTokenVerifier,
     ApproovGuard,
   ],
-  exports: [APPROOV_CONFIG, ApproovTokenVerifier, ApproovGuard],
+  exports: [APPROOV_CONFIG, ApproovTokenVerifier, ApproovRefusals, ApproovGuard],
 })
 export class ApproovModule extends ApproovConfigurableModule {}

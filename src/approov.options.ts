@@ -1,7 +1,13 @@
 import type { KeyObject } from 'node:crypto';
+import type { ApproovMode } from './approov.decorators.js';
 import { ApproovConfigError } from './approov.errors.js';
+import type { ApproovResultEvent, ApproovTransport } from './approov.events.js';
 import { isHeaderName } from './approov.headers.js';
+import type { ApproovFailureReason } from './approov.reasons.js';
 import { decodeApproovSecret } from './approov.secret.js';
+
+/** Log levels of Nest's `Logger` that the failure line can use. */
+export type ApproovLogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 
 /** Options of `ApproovModule.forRoot()`, or what the factory of `forRootAsync()` returns. */
 export interface ApproovModuleOptions {
@@ -35,6 +41,58 @@ export interface ApproovModuleOptions {
    * @default 0
    */
   clockToleranceSeconds?: number;
+  /**
+   * `enforce` refuses every request that fails. `monitor` runs every check and reports every
+   * failure (log line and `onResult`) but lets the request through: roll Approov out this way
+   * until the reports show that only bad requests fail. Routes override it with `@ApproovMode()`.
+   * @default 'enforce'
+   */
+  mode?: ApproovMode;
+  /**
+   * Called synchronously with every decision, accepted, rejected or let through by monitor mode:
+   * for metrics and dashboards. An error it throws is logged and changes nothing. The event never
+   * holds the token, the secret or binding values.
+   */
+  onResult?: (event: ApproovResultEvent) => void;
+  /**
+   * The level of the line logged through Nest's `Logger` for each failure (nothing is logged on
+   * success), or `false` for none.
+   * @default 'warn'
+   */
+  logLevel?: ApproovLogLevel | false;
+  /**
+   * The HTTP status for a request without a token (absent, empty, or an SDK status word in its
+   * place): 401, or 400 as some Approov quickstarts answer.
+   * @default 401
+   */
+  missingTokenStatus?: 400 | 401;
+  /**
+   * The HTTP status for a request without a binding header the route needs: 401 or 400.
+   * @default 401
+   */
+  missingBindingStatus?: 400 | 401;
+  /**
+   * Builds the exception thrown for a failure, for APIs with their own error shape: return an
+   * `HttpException` (a `WsException` or `RpcException` on those transports). It gets the reason:
+   * sending it to the client tells attackers which check they failed, so don't. Replaces
+   * `missingTokenStatus` and `missingBindingStatus`. If it throws or returns no `Error`, the
+   * default refusal is sent.
+   */
+  exceptionFactory?: (reason: ApproovFailureReason, transport: ApproovTransport) => unknown;
+  /**
+   * A prefix the token header value must start with, exactly once, such as `'Bearer '` for an
+   * app whose SDK sends `Authorization: Bearer <approov token>`.
+   * @default none
+   */
+  tokenPrefix?: string;
+  /**
+   * On WebSocket gateways, the name of a query parameter of the handshake URL that may carry the
+   * token when the header is absent: browsers cannot set headers on a WebSocket. HTTP routes
+   * never read the query string. A URL is more likely to be logged than a header: use it only
+   * where headers are impossible.
+   * @default none
+   */
+  allowQueryToken?: string;
 }
 
 /** The options as the guard uses them: checked, decoded and normalised once, at startup. */
@@ -47,6 +105,18 @@ export interface ApproovConfig {
   readonly tokenBinding: readonly string[];
   readonly allowMissingPay: boolean;
   readonly clockToleranceSeconds: number;
+  readonly mode: ApproovMode;
+  readonly onResult?: (event: ApproovResultEvent) => void;
+  readonly logLevel: ApproovLogLevel | false;
+  readonly missingTokenStatus: 400 | 401;
+  readonly missingBindingStatus: 400 | 401;
+  readonly exceptionFactory?: (
+    reason: ApproovFailureReason,
+    transport: ApproovTransport,
+  ) => unknown;
+  /** Empty when there is none. */
+  readonly tokenPrefix: string;
+  readonly allowQueryToken?: string;
 }
 
 /** Injection token of the resolved `ApproovConfig`. */
@@ -58,7 +128,28 @@ const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ApproovModuleOptions>([
   'tokenBinding',
   'allowMissingPay',
   'clockToleranceSeconds',
+  'mode',
+  'onResult',
+  'logLevel',
+  'missingTokenStatus',
+  'missingBindingStatus',
+  'exceptionFactory',
+  'tokenPrefix',
+  'allowQueryToken',
 ]);
+
+const MODES: readonly ApproovMode[] = ['enforce', 'monitor'];
+const LOG_LEVELS: readonly (ApproovLogLevel | false)[] = [
+  'error',
+  'warn',
+  'log',
+  'debug',
+  'verbose',
+  false,
+];
+const STATUSES: readonly number[] = [400, 401];
+/** Query parameter names: unreserved URL characters, so the name needs no escaping. */
+const QUERY_PARAMETER = /^[A-Za-z0-9._~-]+$/;
 
 /** Longest leeway accepted: an Approov token's whole lifetime. */
 const MAX_CLOCK_TOLERANCE_SECONDS = 300;
@@ -115,6 +206,14 @@ export function resolveApproovConfig(options: ApproovModuleOptions): ApproovConf
     tokenBinding = [],
     allowMissingPay = false,
     clockToleranceSeconds = 0,
+    mode = 'enforce',
+    onResult,
+    logLevel = 'warn',
+    missingTokenStatus = 401,
+    missingBindingStatus = 401,
+    exceptionFactory,
+    tokenPrefix = '',
+    allowQueryToken,
   } = options;
   if (!isHeaderName(tokenHeader)) {
     throw new ApproovConfigError(
@@ -149,11 +248,72 @@ export function resolveApproovConfig(options: ApproovModuleOptions): ApproovConf
       'Keep the server clock NTP-synced and leave it at 0.',
     );
   }
+  if (!MODES.includes(mode)) {
+    throw new ApproovConfigError(
+      'mode',
+      'must be "enforce" or "monitor"',
+      'It defaults to "enforce".',
+    );
+  }
+  if (onResult !== undefined && typeof onResult !== 'function') {
+    throw new ApproovConfigError('onResult', 'must be a function', 'It receives each decision.');
+  }
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ApproovConfigError(
+      'logLevel',
+      'must be "error", "warn", "log", "debug", "verbose" or false',
+      'It defaults to "warn".',
+    );
+  }
+  for (const [option, status] of [
+    ['missingTokenStatus', missingTokenStatus],
+    ['missingBindingStatus', missingBindingStatus],
+  ] as const) {
+    if (!STATUSES.includes(status)) {
+      throw new ApproovConfigError(option, 'must be 401 or 400', 'It defaults to 401.');
+    }
+    if (status !== 401 && exceptionFactory !== undefined) {
+      throw new ApproovConfigError(
+        option,
+        'conflicts with "exceptionFactory"',
+        'The factory decides every response: return the status you want from it.',
+      );
+    }
+  }
+  if (exceptionFactory !== undefined && typeof exceptionFactory !== 'function') {
+    throw new ApproovConfigError(
+      'exceptionFactory',
+      'must be a function',
+      'It receives the reason and returns the exception to throw.',
+    );
+  }
+  if (typeof tokenPrefix !== 'string' || tokenPrefix.trim() !== tokenPrefix.trimEnd()) {
+    throw new ApproovConfigError(
+      'tokenPrefix',
+      'must be text that does not start with white space',
+      'For example "Bearer ".',
+    );
+  }
+  if (allowQueryToken !== undefined && !QUERY_PARAMETER.test(String(allowQueryToken))) {
+    throw new ApproovConfigError(
+      'allowQueryToken',
+      'must be a query parameter name of letters, digits, ".", "_", "~" or "-"',
+      'For example "approov_token"; leave it out to read headers only.',
+    );
+  }
   return {
     key: decodeApproovSecret(options.secret),
     tokenHeader: lowerTokenHeader,
     tokenBinding: binding,
     allowMissingPay,
     clockToleranceSeconds,
+    mode,
+    onResult,
+    logLevel,
+    missingTokenStatus,
+    missingBindingStatus,
+    exceptionFactory,
+    tokenPrefix,
+    allowQueryToken,
   };
 }

@@ -2,6 +2,10 @@
  * Why a request was refused. Logged once per failure, never sent to the client.
  *
  * - `missing_token`: no token header, or an empty one.
+ * - `no_token_with_status`: no token, or an empty one, but an `Approov-Status` header: the app
+ *   could not get a token and says why (no network, for example).
+ * - `status_instead_of_token`: the token header holds an SDK status word such as `NO_NETWORK` or
+ *   `MITM_DETECTED` instead of a token (an older SDK option).
  * - `duplicate_token`: the token header was sent more than once.
  * - `malformed_token`: not a compact JWS of three base64url segments with a JSON object header
  *   and payload.
@@ -16,11 +20,14 @@
  * - `missing_binding_header`, `duplicate_binding_header`: a binding header is absent or empty, or
  *   was sent more than once.
  * - `binding_mismatch`: `pay` is not the hash of the binding header values.
- * - `unsupported_context`: the guard ran outside an HTTP request.
+ * - `unsupported_context`: the guard ran where there is no token to read: a microservice
+ *   message, or a WebSocket whose handshake request is not known.
  * - `internal_error`: an unexpected error; the request is refused all the same.
  */
 export type ApproovFailureReason =
   | 'missing_token'
+  | 'no_token_with_status'
+  | 'status_instead_of_token'
   | 'duplicate_token'
   | 'malformed_token'
   | 'unsupported_algorithm'
@@ -38,3 +45,20 @@ export type ApproovFailureReason =
   | 'binding_mismatch'
   | 'unsupported_context'
   | 'internal_error';
+
+/** Failures of the token binding alone: the token itself is sound. */
+export const BINDING_FAILURES: ReadonlySet<ApproovFailureReason> = new Set<ApproovFailureReason>([
+  'missing_pay',
+  'invalid_pay',
+  'missing_binding_header',
+  'duplicate_binding_header',
+  'binding_mismatch',
+]);
+
+/** Failures that mean the app sent no token. */
+export const MISSING_TOKEN_FAILURES: ReadonlySet<ApproovFailureReason> =
+  new Set<ApproovFailureReason>([
+    'missing_token',
+    'no_token_with_status',
+    'status_instead_of_token',
+  ]);

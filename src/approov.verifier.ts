@@ -39,8 +39,12 @@ export class ApproovTokenVerifier {
     });
   }
 
-  /** The frozen claims of `token` if it is valid now, or why it is not. */
-  verify(token: string, nowSeconds = Date.now() / 1000): ApproovClaims | ApproovFailureReason {
+  /**
+   * The frozen payload of `token` if its JWS is sound (structure, header, signature), or why it
+   * is not. The time claims are checked apart, by `checkTime()`, so that a
+   * failure on time can still be reported with the token's `did` and `arc`.
+   */
+  verifySignature(token: string): ApproovClaims | ApproovFailureReason {
     let jws: DecodedJws;
     try {
       jws = this.jwt.verify<DecodedJws>(token);
@@ -49,7 +53,19 @@ export class ApproovTokenVerifier {
     }
     // RFC 7515 section 4.1.11: a recipient that does not understand `crit` must reject.
     if (Object.hasOwn(jws.header, 'crit')) return 'critical_header';
-    return checkClaims(jws.payload, nowSeconds, this.clockToleranceSeconds);
+    const { payload } = jws;
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+      return 'malformed_token';
+    }
+    return Object.freeze(payload) as ApproovClaims;
+  }
+
+  /** Why the time claims of a signed payload fail now, if they do. */
+  checkTime(
+    claims: ApproovClaims,
+    nowSeconds = Date.now() / 1000,
+  ): ApproovFailureReason | undefined {
+    return checkTimeClaims(claims, nowSeconds, this.clockToleranceSeconds);
   }
 }
 
@@ -61,19 +77,15 @@ function reasonOfJwtError(error: unknown): ApproovFailureReason {
 }
 
 /**
- * Checks the claims of a token whose signature is valid: a JSON object with a finite numeric
- * `exp` after `nowSeconds`, and an `nbf`, when present, not after it (both give or take
- * `toleranceSeconds`). Returns the claims, frozen, or the reason they fail.
+ * Checks the time claims of a token whose signature is valid: a finite numeric `exp` after
+ * `nowSeconds`, and an `nbf`, when present, not after it (both give or take `toleranceSeconds`).
+ * Returns the reason they fail, or `undefined`.
  */
-export function checkClaims(
-  payload: unknown,
+export function checkTimeClaims(
+  claims: Readonly<Record<string, unknown>>,
   nowSeconds: number,
   toleranceSeconds: number,
-): ApproovClaims | ApproovFailureReason {
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    return 'malformed_token';
-  }
-  const claims = payload as Record<string, unknown>;
+): ApproovFailureReason | undefined {
   if (!Object.hasOwn(claims, 'exp')) return 'missing_exp';
   const { exp } = claims;
   if (typeof exp !== 'number' || !Number.isFinite(exp)) return 'invalid_exp';
@@ -83,5 +95,5 @@ export function checkClaims(
     if (typeof nbf !== 'number' || !Number.isFinite(nbf)) return 'invalid_nbf';
     if (nbf > nowSeconds + toleranceSeconds) return 'not_yet_valid';
   }
-  return Object.freeze(claims) as ApproovClaims;
+  return undefined;
 }

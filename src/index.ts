@@ -1,6 +1,7 @@
 export { APPROOV_CLAIMS_PROPERTY, ApproovClaims, type ApproovRequest } from './approov.claims.js';
-export { ApproovTokenBinding, SkipApproov } from './approov.decorators.js';
+export { ApproovMode, ApproovTokenBinding, SkipApproov } from './approov.decorators.js';
 export { ApproovConfigError } from './approov.errors.js';
+export type { ApproovResultEvent, ApproovTransport } from './approov.events.js';
 export { ApproovGuard } from './approov.guard.js';
 export {
   APPROOV_MODULE_OPTIONS,

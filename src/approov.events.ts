@@ -1,0 +1,37 @@
+import type { ApproovMode } from './approov.decorators.js';
+import type { ApproovFailureReason } from './approov.reasons.js';
+
+/** Where a request came from. */
+export type ApproovTransport = 'http' | 'graphql' | 'ws' | 'rpc';
+
+/**
+ * One decision of `ApproovGuard`, as the `onResult` option receives it. It never holds the
+ * token, the secret or binding values.
+ */
+export interface ApproovResultEvent {
+  /**
+   * `accepted`: every check passed. `rejected`: refused. `monitored`: failed, but let through by
+   * monitor mode.
+   */
+  readonly outcome: 'accepted' | 'rejected' | 'monitored';
+  /** Why the request failed; absent when accepted. */
+  readonly reason?: ApproovFailureReason;
+  /** The mode in force on the route. */
+  readonly mode: ApproovMode;
+  readonly transport: ApproovTransport;
+  /** The HTTP method; `WS` for a WebSocket message, `RPC` for a microservice message. */
+  readonly method: string;
+  /**
+   * The route as declared, not the URL: `/orders/:id`, `Query.orders` for GraphQL, the message
+   * pattern for WebSockets.
+   */
+  readonly route: string;
+  /** The token's device id, when its signature was valid. */
+  readonly did?: string;
+  /** The token's attestation response code, when its signature was valid. */
+  readonly arc?: string;
+  /** The client's `Approov-Status` header, as sent (the client controls it). */
+  readonly approovStatus?: string;
+  /** The client's `Approov-TraceID` header, as sent (the client controls it). */
+  readonly traceId?: string;
+}

@@ -1,0 +1,118 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { ApproovClaims, ApproovRequest } from './approov.claims.js';
+import type { ApproovTransport } from './approov.events.js';
+import type { ApproovFailureReason } from './approov.reasons.js';
+
+/** The part of Node's `IncomingMessage` the guard reads. */
+interface RawRequest {
+  readonly rawHeaders: readonly string[];
+  readonly method?: string;
+  readonly url?: string;
+}
+
+/**
+ * The request objects the guard meets: Express's is Node's `IncomingMessage`, Fastify's wraps it
+ * as `raw`, Express and Fastify name the declared route differently, a socket.io client keeps its
+ * handshake as `request`, and a graphql-ws context keeps it as `extra.request`.
+ */
+interface Carrier extends ApproovRequest, Partial<RawRequest> {
+  readonly raw?: RawRequest;
+  readonly request?: RawRequest;
+  readonly extra?: { readonly request?: RawRequest };
+  readonly connectionParams?: unknown;
+  readonly route?: { readonly path?: string };
+  readonly routeOptions?: { readonly url?: string };
+}
+
+interface GraphQLInfo {
+  readonly parentType?: { readonly name?: string };
+  readonly fieldName?: string;
+}
+
+/** Nest's metadata key of `@SubscribeMessage()` patterns. */
+const WS_MESSAGE_METADATA = 'message';
+/** Nest's metadata key of `@MessagePattern()` and `@EventPattern()` patterns. */
+const RPC_PATTERN_METADATA = 'microservices:pattern';
+
+/**
+ * The object that carries a request's Approov claims: the HTTP request (also behind GraphQL), the
+ * graphql-ws context of a subscription, or the WebSocket client. `undefined` for microservices.
+ */
+export function carrierOf(context: ExecutionContext): Carrier | undefined {
+  switch (context.getType<string>()) {
+    case 'http':
+      return context.switchToHttp().getRequest<Carrier>();
+    case 'graphql':
+      return context.getArgByIndex<{ req?: Carrier } | undefined>(2)?.req;
+    case 'ws':
+      return context.switchToWs().getClient<Carrier>();
+    default:
+      return undefined;
+  }
+}
+
+/** Header names and values of an object, alternating like `rawHeaders`; non-text values left out. */
+function entriesAsRawHeaders(params: object): string[] {
+  const raw: string[] = [];
+  for (const [name, value] of Object.entries(params)) {
+    if (typeof value === 'string') raw.push(name, value);
+  }
+  return raw;
+}
+
+/** One request as the guard sees it, whatever the transport, and the guard's findings on it. */
+export class ApproovExchange {
+  /** Why the request fails, once checked; `undefined` while it passes. */
+  reason?: ApproovFailureReason;
+  /** The token's payload, once its signature is valid. */
+  claims?: ApproovClaims;
+  /** Header names and values, alternating as in Node's `rawHeaders`; absent when unknown. */
+  readonly rawHeaders?: readonly string[];
+  /** The handshake URL of a WebSocket, for a token in its query string. */
+  readonly handshakeUrl?: string;
+
+  constructor(
+    private readonly context: ExecutionContext,
+    readonly transport: ApproovTransport,
+    readonly carrier: Carrier | undefined,
+  ) {
+    const raw = carrier?.raw ?? carrier?.request ?? carrier?.extra?.request ?? carrier;
+    const params = carrier?.connectionParams;
+    // graphql-ws clients send the token in connection parameters, when they send any.
+    this.rawHeaders =
+      typeof params === 'object' && params !== null ? entriesAsRawHeaders(params) : raw?.rawHeaders;
+    if (transport === 'ws') this.handshakeUrl = raw?.url;
+  }
+
+  /** Reads the request of `context`. */
+  static of(context: ExecutionContext): ApproovExchange {
+    const type = context.getType<string>();
+    const transport: ApproovTransport =
+      type === 'http' || type === 'graphql' || type === 'ws' ? type : 'rpc';
+    return new ApproovExchange(context, transport, carrierOf(context));
+  }
+
+  /** The HTTP method, or `WS` / `RPC`. */
+  get method(): string {
+    if (this.transport === 'ws' || this.transport === 'rpc') return this.transport.toUpperCase();
+    return (this.carrier?.raw ?? this.carrier)?.method ?? 'UNKNOWN';
+  }
+
+  /** The route as declared: `/orders/:id`, `Query.orders`, or the message pattern. */
+  get route(): string {
+    const { carrier, context } = this;
+    switch (this.transport) {
+      case 'http':
+        return carrier?.routeOptions?.url ?? carrier?.route?.path ?? 'unknown';
+      case 'graphql': {
+        const info = context.getArgByIndex<GraphQLInfo | undefined>(3);
+        return `${info?.parentType?.name}.${info?.fieldName}`;
+      }
+      default: {
+        const key = this.transport === 'ws' ? WS_MESSAGE_METADATA : RPC_PATTERN_METADATA;
+        const pattern: unknown = Reflect.getMetadata(key, context.getHandler());
+        return typeof pattern === 'string' ? pattern : (JSON.stringify(pattern) ?? 'unknown');
+      }
+    }
+  }
+}
