@@ -1,4 +1,9 @@
-export { APPROOV_CLAIMS_PROPERTY, ApproovClaims, type ApproovRequest } from './approov.claims.js';
+export {
+  APPROOV_CLAIMS_PROPERTY,
+  ApproovClaims,
+  type ApproovRequest,
+  ApproovVerified,
+} from './approov.claims.js';
 export { ApproovMode, ApproovTokenBinding, SkipApproov } from './approov.decorators.js';
 export { ApproovConfigError } from './approov.errors.js';
 export type { ApproovResultEvent, ApproovTransport } from './approov.events.js';
@@ -12,6 +17,7 @@ export { ApproovModule } from './approov.module.js';
 export {
   APPROOV_CONFIG,
   type ApproovConfig,
+  type ApproovLogLevel,
   type ApproovModuleOptions,
 } from './approov.options.js';
 export type { ApproovFailureReason } from './approov.reasons.js';

@@ -83,7 +83,7 @@ describe('sample app secret', () => {
   });
 
   it('falls back to the dummy secret outside production, with a warning', () => {
-    logs.lines.length = 0;
+    logs.clear();
     expect(sampleAppSecret(undefined, 'development')).toBe(DUMMY_APPROOV_SECRET);
     expect(sampleAppSecret('  ', undefined)).toBe(DUMMY_APPROOV_SECRET);
     expect(logs.lines).toEqual([

@@ -28,14 +28,24 @@ export function ran(handler: string): object {
 /** Keeps warnings and errors, so tests can check what a failure logged (and what it did not). */
 class CapturingLogger implements LoggerService {
   readonly lines: string[] = [];
+  /** The level of each line. */
+  readonly levels: string[] = [];
   log(): void {}
   debug(): void {}
   verbose(): void {}
   warn(message: unknown): void {
-    this.lines.push(String(message));
+    this.keep('warn', message);
   }
   error(message: unknown): void {
+    this.keep('error', message);
+  }
+  clear(): void {
+    this.lines.length = 0;
+    this.levels.length = 0;
+  }
+  private keep(level: string, message: unknown): void {
     this.lines.push(String(message));
+    this.levels.push(level);
   }
 }
 export const logs = new CapturingLogger();
@@ -86,7 +96,7 @@ export class TestApp {
   /** Sends GET `path` with `headers` (an array sends the header once per value). */
   async get(path: string, headers: Headers = {}): Promise<Response> {
     handlerCalls.length = 0;
-    logs.lines.length = 0;
+    logs.clear();
     // superagent hands each value to Node's setHeader, which sends an array as repeated lines.
     return request(this.url)
       .get(path)
