@@ -70,6 +70,8 @@ export class ApproovExchange {
   readonly rawHeaders?: readonly string[];
   /** The handshake URL of a WebSocket, for a token in its query string. */
   readonly handshakeUrl?: string;
+  /** Node's request: the HTTP request, or the handshake of a WebSocket. */
+  private readonly raw?: Partial<RawRequest>;
 
   constructor(
     private readonly context: ExecutionContext,
@@ -77,6 +79,7 @@ export class ApproovExchange {
     readonly carrier: Carrier | undefined,
   ) {
     const raw = carrier?.raw ?? carrier?.request ?? carrier?.extra?.request ?? carrier;
+    this.raw = raw;
     const params = carrier?.connectionParams;
     // graphql-ws clients send the token in connection parameters, when they send any.
     this.rawHeaders =
@@ -95,7 +98,7 @@ export class ApproovExchange {
   /** The HTTP method, or `WS` / `RPC`. */
   get method(): string {
     if (this.transport === 'ws' || this.transport === 'rpc') return this.transport.toUpperCase();
-    return (this.carrier?.raw ?? this.carrier)?.method ?? 'UNKNOWN';
+    return this.raw?.method ?? 'UNKNOWN';
   }
 
   /** The route as declared: `/orders/:id`, `Query.orders`, or the message pattern. */

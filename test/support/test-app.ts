@@ -94,13 +94,33 @@ export class TestApp {
   }
 
   /** Sends GET `path` with `headers` (an array sends the header once per value). */
-  async get(path: string, headers: Headers = {}): Promise<Response> {
+  get(path: string, headers: Headers = {}): Promise<Response> {
+    return this.send('get', path, headers);
+  }
+
+  /** Sends POST `path` with `headers` and a JSON `body`. */
+  post(path: string, body: object, headers: Headers = {}): Promise<Response> {
+    return this.send('post', path, headers, body);
+  }
+
+  /** The app's address, such as `http://127.0.0.1:34567`. */
+  get address(): string {
+    return this.url;
+  }
+
+  private async send(
+    method: 'get' | 'post',
+    path: string,
+    headers: Headers,
+    body?: object,
+  ): Promise<Response> {
     handlerCalls.length = 0;
     logs.clear();
     // superagent hands each value to Node's setHeader, which sends an array as repeated lines.
-    return request(this.url)
-      .get(path)
+    const pending = request(this.url)
+      [method](path)
       .set(headers as Record<string, string>);
+    return body === undefined ? pending : pending.send(body);
   }
 
   close(): Promise<void> {

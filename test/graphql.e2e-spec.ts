@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { APP_GUARD } from '@nestjs/core';
+import { GraphQLModule, Mutation, Query, Resolver, Subscription } from '@nestjs/graphql';
+import { createClient } from 'graphql-ws';
+import {
+  ApproovClaims,
+  ApproovGuard,
+  ApproovModule,
+  ApproovTokenBinding,
+  SkipApproov,
+} from 'nestjs-approov';
+import WebSocket from 'ws';
+import { ADAPTERS, expectNoTokenLogged, handlerCalls, logs, TestApp } from './support/test-app.js';
+import { mint, SECRET } from './support/tokens.js';
+
+const typeDefs = `
+  type Query { hello: String, health: String }
+  type Mutation { order: String }
+  type Subscription { ticks: Int }
+`;
+
+@Resolver()
+class ThingsResolver {
+  @Query()
+  hello(@ApproovClaims('did') did: string | undefined): string {
+    handlerCalls.push('hello');
+    return `hello ${did ?? 'anonymous'}`;
+  }
+
+  @Query()
+  @SkipApproov()
+  health(): string {
+    handlerCalls.push('health');
+    return 'ok';
+  }
+
+  @Mutation()
+  @ApproovTokenBinding('Authorization')
+  order(): string {
+    handlerCalls.push('order');
+    return 'ordered';
+  }
+
+  @Subscription()
+  ticks(): AsyncIterator<{ ticks: number }> {
+    handlerCalls.push('ticks');
+    return (async function* () {
+      yield { ticks: 1 };
+      yield { ticks: 2 };
+    })();
+  }
+}
+
+const header = (token: string) => ({ 'Approov-Token': token });
+
+/**
+ * Asserts GraphQL's answer to a refusal: the field is null, with an UNAUTHENTICATED error that
+ * says no more, and no resolver ran.
+ */
+function expectGraphQLRefused(
+  response: {
+    status: number;
+    body: { data?: unknown; errors?: { message: string; extensions: { code: string } }[] };
+  },
+  field: string,
+  reason: string,
+): void {
+  expect(response.body.data).toEqual({ [field]: null });
+  expect(response.body.errors).toEqual([
+    expect.objectContaining({
+      message: 'Unauthorized',
+      extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }),
+    }),
+  ]);
+  expect(handlerCalls).toEqual([]);
+  expect(logs.lines).toEqual([expect.stringContaining(`rejected: ${reason} `)]);
+  expectNoTokenLogged();
+}
+
+describe.each(ADAPTERS)('GraphQL with Apollo (%s)', (adapter) => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await TestApp.start(adapter, {
+      imports: [
+        ApproovModule.forRoot({ secret: SECRET }),
+        GraphQLModule.forRoot<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          typeDefs,
+          subscriptions: { 'graphql-ws': true },
+        }),
+      ],
+      providers: [ThingsResolver, { provide: APP_GUARD, useExisting: ApproovGuard }],
+    });
+  });
+  afterAll(() => app.close());
+
+  const query = (source: string, headers: Record<string, string> = {}) =>
+    app.post('/graphql', { query: source }, headers);
+
+  it('answers a query with a valid token, with the claims in the resolver', async () => {
+    const response = await query('{ hello }', header(mint({ claims: { did: 'device-9' } })));
+    expect(response.body).toEqual({ data: { hello: 'hello device-9' } });
+    expect(handlerCalls).toEqual(['hello']);
+    expect(logs.lines).toEqual([]);
+  });
+
+  it('refuses a query without a token', async () => {
+    expectGraphQLRefused(await query('{ hello }'), 'hello', 'missing_token');
+  });
+
+  it('refuses a query with an expired token, naming the GraphQL field in the log', async () => {
+    const response = await query('{ hello }', header(mint({ ttlSeconds: -1 })));
+    expectGraphQLRefused(response, 'hello', 'expired');
+    expect(logs.lines[0]).toContain('(POST Query.hello)');
+  });
+
+  it('skips a resolver marked @SkipApproov()', async () => {
+    const response = await query('{ health }');
+    expect(response.body).toEqual({ data: { health: 'ok' } });
+    expect(handlerCalls).toEqual(['health']);
+  });
+
+  it('binds a mutation marked @ApproovTokenBinding()', async () => {
+    const token = mint({ bind: ['Bearer user'] });
+    const bound = await query('mutation { order }', {
+      ...header(token),
+      Authorization: 'Bearer user',
+    });
+    expect(bound.body).toEqual({ data: { order: 'ordered' } });
+    expect(handlerCalls).toEqual(['order']);
+    const other = await query('mutation { order }', {
+      ...header(token),
+      Authorization: 'Bearer x',
+    });
+    expectGraphQLRefused(other, 'order', 'binding_mismatch');
+  });
+
+  describe('subscriptions over graphql-ws', () => {
+    /** Subscribes to `ticks` with `connectionParams`; resolves with the values or the errors. */
+    const subscribe = (connectionParams: Record<string, string>) => {
+      handlerCalls.length = 0;
+      logs.clear();
+      const client = createClient({
+        url: `${app.address.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams,
+        retryAttempts: 0,
+      });
+      return new Promise<{ values: unknown[]; errors: unknown }>((resolve) => {
+        const values: unknown[] = [];
+        client.subscribe(
+          { query: 'subscription { ticks }' },
+          {
+            next: (value) => values.push(value),
+            error: (errors) => resolve({ values, errors }),
+            complete: () => resolve({ values, errors: undefined }),
+          },
+        );
+      }).finally(() => client.dispose());
+    };
+
+    it('reads the token from the connection parameters', async () => {
+      const { values, errors } = await subscribe(header(mint()));
+      expect(errors).toBeUndefined();
+      expect(values).toEqual([{ data: { ticks: 1 } }, { data: { ticks: 2 } }]);
+      expect(handlerCalls).toEqual(['ticks']);
+    });
+
+    it('refuses a subscription without a valid token', async () => {
+      const cases = [
+        { params: {}, reason: 'missing_token' },
+        { params: header(mint({ ttlSeconds: -1 })), reason: 'expired' },
+      ];
+      for (const { params, reason } of cases) {
+        const { values, errors } = await subscribe(params);
+        expect(errors).toBeUndefined();
+        expect(values).toEqual([
+          { errors: [expect.objectContaining({ message: 'Unauthorized', path: ['ticks'] })] },
+        ]);
+        expect(handlerCalls).toEqual([]);
+        expect(logs.lines).toEqual([
+          expect.stringContaining(`rejected: ${reason} (GET Subscription.ticks)`),
+        ]);
+      }
+    });
+  });
+});
