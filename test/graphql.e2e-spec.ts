@@ -46,8 +46,7 @@ class ThingsResolver {
   ticks(): AsyncIterator<{ ticks: number }> {
     handlerCalls.push('ticks');
     return (async function* () {
-      yield { ticks: 1 };
-      yield { ticks: 2 };
+      for (const ticks of [1, 2]) yield await Promise.resolve({ ticks });
     })();
   }
 }

@@ -117,9 +117,10 @@ export class TestApp {
     handlerCalls.length = 0;
     logs.clear();
     // superagent hands each value to Node's setHeader, which sends an array as repeated lines.
-    const pending = request(this.url)
-      [method](path)
-      .set(headers as Record<string, string>);
+    const agent = request(this.url);
+    const pending = (method === 'get' ? agent.get(path) : agent.post(path)).set(
+      headers as Record<string, string>,
+    );
     return body === undefined ? pending : pending.send(body);
   }
 
