@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { ExecutionContext } from '@nestjs/common';
 import type { ApproovClaims, ApproovRequest } from './approov.claims.js';
 import type { ApproovTransport } from './approov.events.js';
@@ -13,11 +14,13 @@ interface RawRequest {
 /**
  * The request objects the guard meets: Express's is Node's `IncomingMessage`, Fastify's wraps it
  * as `raw`, Express and Fastify name the declared route differently, a socket.io client keeps its
- * handshake as `request`, and a graphql-ws context keeps it as `extra.request`.
+ * handshake as `request`, a `ws` client as `attachApproovHandshake()` left it, and a graphql-ws
+ * context as `extra.request`.
  */
 interface Carrier extends ApproovRequest, Partial<RawRequest> {
   readonly raw?: RawRequest;
   readonly request?: RawRequest;
+  readonly [HANDSHAKE]?: RawRequest;
   readonly extra?: { readonly request?: RawRequest };
   readonly connectionParams?: unknown;
   readonly route?: { readonly path?: string };
@@ -27,6 +30,18 @@ interface Carrier extends ApproovRequest, Partial<RawRequest> {
 interface GraphQLInfo {
   readonly parentType?: { readonly name?: string };
   readonly fieldName?: string;
+}
+
+/** Where `attachApproovHandshake()` keeps a `ws` client's handshake request. */
+const HANDSHAKE = Symbol('approov handshake');
+
+/**
+ * Keeps the handshake request of a WebSocket client of `@nestjs/platform-ws`, whose clients do
+ * not keep it, so that `ApproovGuard` can read its headers. Call it from the gateway's
+ * `handleConnection(client, request)`. socket.io clients keep theirs: no call needed.
+ */
+export function attachApproovHandshake(client: object, request: IncomingMessage): void {
+  (client as { [HANDSHAKE]?: RawRequest })[HANDSHAKE] = request;
 }
 
 /** Nest's metadata key of `@SubscribeMessage()` patterns. */
@@ -78,7 +93,8 @@ export class ApproovExchange {
     readonly transport: ApproovTransport,
     readonly carrier: Carrier | undefined,
   ) {
-    const raw = carrier?.raw ?? carrier?.request ?? carrier?.extra?.request ?? carrier;
+    const raw =
+      carrier?.raw ?? carrier?.[HANDSHAKE] ?? carrier?.request ?? carrier?.extra?.request ?? carrier;
     this.raw = raw;
     const params = carrier?.connectionParams;
     // graphql-ws clients send the token in connection parameters, when they send any.

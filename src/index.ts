@@ -7,6 +7,7 @@ export {
 export { ApproovMode, ApproovTokenBinding, SkipApproov } from './approov.decorators.js';
 export { ApproovConfigError } from './approov.errors.js';
 export type { ApproovResultEvent, ApproovTransport } from './approov.events.js';
+export { attachApproovHandshake } from './approov.exchange.js';
 export { ApproovGuard } from './approov.guard.js';
 export {
   APPROOV_MODULE_OPTIONS,

@@ -68,6 +68,8 @@ export interface StartOptions {
   override?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
   /** Record handler calls with an interceptor. */
   recordHandlers?: boolean;
+  /** Configures the app before it listens, such as to set its WebSocket adapter. */
+  configure?: (app: INestApplication) => void;
 }
 
 /** A Nest app listening on loopback, on one adapter. */
@@ -80,7 +82,7 @@ export class TestApp {
   static async start(
     adapter: AdapterName,
     metadata: ModuleMetadata,
-    { override = (builder) => builder, recordHandlers = false }: StartOptions = {},
+    { override = (builder) => builder, recordHandlers = false, configure }: StartOptions = {},
   ): Promise<TestApp> {
     const moduleRef = await override(Test.createTestingModule(metadata).setLogger(logs)).compile();
     const app =
@@ -89,6 +91,7 @@ export class TestApp {
         : moduleRef.createNestApplication(new ExpressAdapter());
     app.useLogger(logs);
     if (recordHandlers) app.useGlobalInterceptors(new HandlerRecorder());
+    configure?.(app);
     await app.listen(0, '127.0.0.1');
     return new TestApp(app, await app.getUrl());
   }
