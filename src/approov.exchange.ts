@@ -129,7 +129,9 @@ export class ApproovExchange {
       }
       default: {
         const key = this.transport === 'ws' ? WS_MESSAGE_METADATA : RPC_PATTERN_METADATA;
-        const pattern: unknown = Reflect.getMetadata(key, context.getHandler());
+        // Microservice patterns are kept as a list, of one pattern as a rule.
+        const kept: unknown = Reflect.getMetadata(key, context.getHandler());
+        const pattern: unknown = Array.isArray(kept) && kept.length === 1 ? kept[0] : kept;
         return typeof pattern === 'string' ? pattern : (JSON.stringify(pattern) ?? 'unknown');
       }
     }
