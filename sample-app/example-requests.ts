@@ -18,6 +18,10 @@ export function exampleRequests(baseUrl: string, secret: string): string {
     `  curl -i ${baseUrl}/token-check -H 'Approov-Token: ${token}'`,
     `  curl -i ${baseUrl}/token-binding -H 'Approov-Token: ${bound}' -H 'Authorization: ${AUTHORIZATION}'`,
     `  curl -i ${baseUrl}/token-double-binding -H 'Approov-Token: ${doublyBound}' -H 'Authorization: ${AUTHORIZATION}' -H 'X-Device-Id: ${DEVICE_ID}'`,
+    'GraphQL:',
+    `  curl -i ${baseUrl}/graphql -H 'Content-Type: application/json' -H 'Approov-Token: ${token}' -d '{"query":"{ hello }"}'`,
+    'WebSocket (then send {"event":"echo","data":"hi"}):',
+    `  npx wscat -c ${baseUrl.replace('http', 'ws')}/ws -H 'Approov-Token: ${token}'`,
     'Refused with 401 and {} (no token):',
     `  curl -i ${baseUrl}/token-check`,
   ].join('\n');

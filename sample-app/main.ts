@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { WsAdapter } from '@nestjs/platform-ws';
 import { APPROOV_MODULE_OPTIONS, type ApproovModuleOptions } from 'nestjs-approov';
 import { AppModule } from './app.module.js';
 import { exampleRequests } from './example-requests.js';
@@ -12,6 +13,7 @@ const adapter =
   process.env.HTTP_ADAPTER === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
 
 const app = await NestFactory.create(AppModule, adapter);
+app.useWebSocketAdapter(new WsAdapter(app));
 await app.listen(port, host);
 console.log(`Approov sample app (${adapter.constructor.name}) listening on http://${host}:${port}`);
 // Example tokens are for trying the app out; a production log never shows a token.

@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  APPROOV_MODE,
   APPROOV_SKIP,
   APPROOV_TOKEN_BINDING,
+  ApproovMode,
   ApproovTokenBinding,
   SkipApproov,
 } from './approov.decorators.js';
@@ -35,5 +37,15 @@ describe('ApproovTokenBinding', () => {
     );
     expect(() => call(true)).toThrow('is not a valid HTTP header name');
     expect(() => call(false, 'Authorization')).toThrow('is not a valid HTTP header name');
+  });
+});
+
+describe('ApproovMode', () => {
+  it('stores the mode, and refuses any other word where it is written', () => {
+    expect(metadataOf(ApproovMode('monitor'), APPROOV_MODE)).toBe('monitor');
+    expect(metadataOf(ApproovMode('enforce'), APPROOV_MODE)).toBe('enforce');
+    expect(() => ApproovMode('report' as ApproovMode)).toThrow(
+      '"@ApproovMode()" takes "enforce" or "monitor"',
+    );
   });
 });

@@ -94,7 +94,11 @@ export class ApproovExchange {
     readonly carrier: Carrier | undefined,
   ) {
     const raw =
-      carrier?.raw ?? carrier?.[HANDSHAKE] ?? carrier?.request ?? carrier?.extra?.request ?? carrier;
+      carrier?.raw ??
+      carrier?.[HANDSHAKE] ??
+      carrier?.request ??
+      carrier?.extra?.request ??
+      carrier;
     this.raw = raw;
     const params = carrier?.connectionParams;
     // graphql-ws clients send the token in connection parameters, when they send any.

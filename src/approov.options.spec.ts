@@ -20,6 +20,16 @@ describe('resolveApproovConfig', () => {
     expect(config.key.export()).toEqual(Buffer.alloc(64, 5));
   });
 
+  it('keeps the defaults of the rollout and response options', () => {
+    expect(resolveApproovConfig({ secret })).toMatchObject({
+      mode: 'enforce',
+      logLevel: 'warn',
+      missingTokenStatus: 401,
+      missingBindingStatus: 401,
+      tokenPrefix: '',
+    });
+  });
+
   it('lower-cases header names', () => {
     const config = resolveApproovConfig({
       secret,
@@ -69,6 +79,30 @@ describe('resolveApproovConfig', () => {
       'must be a number of seconds from 0 to 300',
     ],
     ['secret', { secret: undefined }, 'is missing'],
+    ['mode', { mode: 'observe' }, 'must be "enforce" or "monitor"'],
+    ['onResult', { onResult: 'console.log' }, 'must be a function'],
+    [
+      'logLevel',
+      { logLevel: 'info' },
+      'must be "error", "warn", "log", "debug", "verbose" or false',
+    ],
+    ['logLevel', { logLevel: true }, 'must be "error"'],
+    ['missingTokenStatus', { missingTokenStatus: 403 }, 'must be 401 or 400'],
+    ['missingBindingStatus', { missingBindingStatus: '400' }, 'must be 401 or 400'],
+    ['exceptionFactory', { exceptionFactory: {} }, 'must be a function'],
+    [
+      'missingTokenStatus',
+      { missingTokenStatus: 400, exceptionFactory: () => new Error() },
+      'conflicts with "exceptionFactory"',
+    ],
+    [
+      'tokenPrefix',
+      { tokenPrefix: ' Bearer ' },
+      'must be text that does not start with white space',
+    ],
+    ['tokenPrefix', { tokenPrefix: 5 }, 'must be text'],
+    ['allowQueryToken', { allowQueryToken: 'approov token' }, 'must be a query parameter name'],
+    ['allowQueryToken', { allowQueryToken: '' }, 'must be a query parameter name'],
   ])('refuses a bad %s: %j', (option, options, problem) => {
     const full = options === null ? null : { secret, ...options };
     let error: unknown;

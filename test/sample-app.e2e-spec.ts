@@ -1,36 +1,51 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
+import { WsAdapter } from '@nestjs/platform-ws';
+import WebSocket from 'ws';
 import { AppModule } from '../sample-app/app.module.js';
 import { exampleRequests } from '../sample-app/example-requests.js';
 import { DUMMY_APPROOV_SECRET, sampleAppSecret } from '../sample-app/sample-secret.js';
-import {
-  ADAPTERS,
-  expectRefused,
-  handlerCalls,
-  type Headers,
-  logs,
-  TestApp,
-} from './support/test-app.js';
+import { ADAPTERS, expectRefused, handlerCalls, logs, TestApp } from './support/test-app.js';
 
-/** The path and headers of a `curl -i <url> -H 'Name: value' ...` line the app prints. */
-function parseCurl(line: string): { path: string; headers: Headers } {
-  const url = /curl -i (\S+)/.exec(line)![1];
+interface PrintedRequest {
+  path: string;
+  headers: Record<string, string>;
+  /** The JSON body of `-d '...'`, if any. */
+  body?: object;
+}
+
+/** What a `curl -i <url> -H 'Name: value' ... [-d '<json>']` line the app prints asks for. */
+function parseCurl(line: string): PrintedRequest {
+  const url = /(?:curl -i|wscat -c) (\S+)/.exec(line)![1];
   const headers: Record<string, string> = {};
   for (const [, name, value] of line.matchAll(/-H '([^:]+): ([^']*)'/g)) headers[name] = value;
-  return { path: new URL(url).pathname, headers };
+  const body = /-d '([^']*)'/.exec(line)?.[1];
+  return {
+    path: new URL(url).pathname,
+    headers,
+    body: body === undefined ? undefined : (JSON.parse(body) as object),
+  };
 }
+
+/** Sends a printed request as curl would. */
+const send = (app: TestApp, { path, headers, body }: PrintedRequest) =>
+  body === undefined ? app.get(path, headers) : app.post(path, body, headers);
 
 describe.each(ADAPTERS)('sample app (%s)', (adapter) => {
   let app: TestApp;
+  let printed: string[];
   let curls: string[];
   const originalSecret = process.env.APPROOV_BASE64_SECRET;
   beforeAll(async () => {
     // The environment wins over sample-app/.env, which a developer may have filled in.
     process.env.APPROOV_BASE64_SECRET = DUMMY_APPROOV_SECRET;
-    app = await TestApp.start(adapter, { imports: [AppModule] }, { recordHandlers: true });
-    curls = exampleRequests('http://localhost:8002', DUMMY_APPROOV_SECRET)
-      .split('\n')
-      .filter((line) => line.includes('curl'));
+    app = await TestApp.start(
+      adapter,
+      { imports: [AppModule] },
+      { recordHandlers: true, configure: (nest) => nest.useWebSocketAdapter(new WsAdapter(nest)) },
+    );
+    printed = exampleRequests('http://localhost:8002', DUMMY_APPROOV_SECRET).split('\n');
+    curls = printed.filter((line) => line.includes('curl'));
   });
   afterAll(async () => {
     await app.close();
@@ -40,10 +55,10 @@ describe.each(ADAPTERS)('sample app (%s)', (adapter) => {
 
   it('prints a curl line for each route, and each protected one works', async () => {
     const answers: Record<string, number> = {};
-    for (const line of curls.slice(0, 4)) {
-      const { path, headers } = parseCurl(line);
-      const response = await app.get(path, headers);
-      answers[path] = response.status;
+    for (const line of curls.slice(0, 5)) {
+      const request = parseCurl(line);
+      const response = await send(app, request);
+      answers[request.path] = response.status;
       expect(handlerCalls).toHaveLength(1);
     }
     expect(answers).toEqual({
@@ -51,11 +66,32 @@ describe.each(ADAPTERS)('sample app (%s)', (adapter) => {
       '/token-check': 200,
       '/token-binding': 200,
       '/token-double-binding': 200,
+      '/graphql': 200,
     });
   });
 
+  it('answers the printed GraphQL query', async () => {
+    const response = await send(app, parseCurl(curls[4]));
+    expect(response.body).toEqual({
+      data: { hello: 'Hello from GraphQL, device without a did claim' },
+    });
+    expect(handlerCalls).toEqual(['hello']);
+  });
+
+  it('answers a WebSocket message with the printed handshake, and refuses one without', async () => {
+    const { headers } = parseCurl(printed.find((line) => line.includes('wscat'))!);
+    const url = `${app.address.replace('http', 'ws')}/ws`;
+    expect(await echo(url, headers)).toEqual({ event: 'echo', data: { data: 'hi', did: null } });
+    expect(await echo(url, {})).toEqual(
+      expect.objectContaining({
+        event: 'exception',
+        data: expect.objectContaining({ message: 'Unauthorized' }),
+      }),
+    );
+  });
+
   it('refuses the printed request without a token', async () => {
-    const { path, headers } = parseCurl(curls[4]);
+    const { path, headers } = parseCurl(curls[5]);
     expect(path).toBe('/token-check');
     expectRefused(await app.get(path, headers), 'missing_token');
   });
@@ -69,6 +105,23 @@ describe.each(ADAPTERS)('sample app (%s)', (adapter) => {
     expectRefused(await app.get('/token-double-binding', otherDevice), 'binding_mismatch');
   });
 });
+
+/** Connects to `url` with `headers`, sends one echo message and resolves with the reply. */
+async function echo(url: string, headers: Record<string, string>): Promise<unknown> {
+  const socket = new WebSocket(url, { headers });
+  try {
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    return await new Promise((resolve) => {
+      socket.once('message', (message: Buffer) => resolve(JSON.parse(message.toString())));
+      socket.send(JSON.stringify({ event: 'echo', data: 'hi' }));
+    });
+  } finally {
+    socket.close();
+  }
+}
 
 describe('sample app secret', () => {
   beforeAll(() => {
