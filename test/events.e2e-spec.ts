@@ -19,7 +19,7 @@ import {
   ran,
   TestApp,
 } from './support/test-app.js';
-import { mint, OTHER_SECRET, SECRET } from './support/tokens.js';
+import { header, mint, OTHER_SECRET, SECRET } from './support/tokens.js';
 
 @Controller('orders')
 class OrdersController {
@@ -46,8 +46,6 @@ const start = (adapter: AdapterName, options: Partial<ApproovModuleOptions>) =>
     controllers: [OrdersController],
     providers: [{ provide: APP_GUARD, useExisting: ApproovGuard }],
   });
-
-const header = (token: string) => ({ 'Approov-Token': token });
 
 describe.each(ADAPTERS)('onResult and logging (%s)', (adapter) => {
   let app: TestApp;

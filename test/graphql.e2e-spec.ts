@@ -12,7 +12,7 @@ import {
 } from 'nestjs-approov';
 import WebSocket from 'ws';
 import { ADAPTERS, expectNoTokenLogged, handlerCalls, logs, TestApp } from './support/test-app.js';
-import { mint, SECRET } from './support/tokens.js';
+import { header, mint, SECRET } from './support/tokens.js';
 
 const typeDefs = `
   type Query { hello: String, health: String }
@@ -50,8 +50,6 @@ class ThingsResolver {
     })();
   }
 }
-
-const header = (token: string) => ({ 'Approov-Token': token });
 
 /**
  * Asserts GraphQL's answer to a refusal: the field is null, with an UNAUTHENTICATED error that

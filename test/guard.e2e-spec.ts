@@ -18,7 +18,7 @@ import {
   ran,
   TestApp,
 } from './support/test-app.js';
-import { mint, OTHER_SECRET, SECRET, signRaw } from './support/tokens.js';
+import { header, mint, OTHER_SECRET, SECRET, signRaw } from './support/tokens.js';
 
 @Controller('checked')
 class CheckedController {
@@ -62,7 +62,6 @@ class SkippedController {
 
 const globalGuard = { provide: APP_GUARD, useExisting: ApproovGuard };
 const nowSeconds = () => Math.floor(Date.now() / 1000);
-const header = (token: string) => ({ 'Approov-Token': token });
 
 describe.each(ADAPTERS)('ApproovGuard (%s)', (adapter) => {
   let app: TestApp;

@@ -18,7 +18,7 @@ import {
   ran,
   TestApp,
 } from './support/test-app.js';
-import { mint, OTHER_SECRET, SECRET } from './support/tokens.js';
+import { header, mint, OTHER_SECRET, SECRET } from './support/tokens.js';
 
 @Controller('protected')
 class ProtectedController {
@@ -71,7 +71,6 @@ const configModule = ConfigModule.forRoot({
   load: [() => ({ APPROOV_BASE64_SECRET: SECRET })],
 });
 const globalGuard = { provide: APP_GUARD, useExisting: ApproovGuard };
-const header = (token: string) => ({ 'Approov-Token': token });
 
 /** Starts an app with `approov` and a protected route, checks it, and closes it. */
 async function expectProtects(adapter: AdapterName, approov: object, imports: object[] = []) {

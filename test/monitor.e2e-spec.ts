@@ -21,7 +21,7 @@ import {
   ran,
   TestApp,
 } from './support/test-app.js';
-import { mint, OTHER_SECRET, SECRET } from './support/tokens.js';
+import { header, mint, OTHER_SECRET, SECRET } from './support/tokens.js';
 
 @Controller('default')
 class DefaultModeController {
@@ -75,8 +75,6 @@ const start = (adapter: AdapterName, options: Partial<ApproovModuleOptions>) =>
     controllers: [DefaultModeController, MonitoredController],
     providers: [{ provide: APP_GUARD, useExisting: ApproovGuard }],
   });
-
-const header = (token: string) => ({ 'Approov-Token': token });
 
 /** Asserts that `handler` ran although the request failed, and that the failure was reported. */
 function expectLetThrough(response: { status: number }, handler: string, reason: string): void {

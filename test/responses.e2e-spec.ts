@@ -17,7 +17,7 @@ import {
   ran,
   TestApp,
 } from './support/test-app.js';
-import { mint, SECRET } from './support/tokens.js';
+import { header, mint, SECRET } from './support/tokens.js';
 
 @Controller('things')
 class ThingsController {
@@ -50,8 +50,6 @@ async function withApp(
     await app.close();
   }
 }
-
-const header = (token: string) => ({ 'Approov-Token': token });
 
 /** Asserts a refusal with `status` and `body`, and that no handler ran. */
 function expectAnswer(response: { status: number; text: string }, status: number, body: string) {

@@ -9,6 +9,9 @@ export const SECRET =
 /** Another valid secret: tokens signed with it must fail the signature check. */
 export const OTHER_SECRET = Buffer.alloc(64, 7).toString('base64');
 
+/** The request header that carries `token`. */
+export const header = (token: string) => ({ 'Approov-Token': token });
+
 /** A token signed with `SECRET`, valid for five minutes unless `options` say otherwise. */
 export const mint = (options: Partial<MintApproovTokenOptions> = {}): string =>
   mintApproovToken({ secret: SECRET, ...options });
