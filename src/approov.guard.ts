@@ -94,13 +94,10 @@ export class ApproovGuard implements CanActivate {
       return status === undefined ? 'missing_token' : 'no_token_with_status';
     }
     if (SDK_STATUS_WORD.test(token)) return 'status_instead_of_token';
-    const claims = this.verifier.verifySignature(token);
-    if (typeof claims === 'string') return claims;
-    exchange.claims = claims;
     return (
-      this.verifier.checkTime(claims) ??
+      this.verifier.check(token, exchange) ??
       (policy.binding.length > 0
-        ? checkBinding(claims, rawHeaders, policy.binding, this.config.allowMissingPay)
+        ? checkBinding(exchange.claims!, rawHeaders, policy.binding, this.config.allowMissingPay)
         : undefined)
     );
   }

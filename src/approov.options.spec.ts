@@ -103,6 +103,9 @@ describe('resolveApproovConfig', () => {
     ['tokenPrefix', { tokenPrefix: 5 }, 'must be text'],
     ['allowQueryToken', { allowQueryToken: 'approov token' }, 'must be a query parameter name'],
     ['allowQueryToken', { allowQueryToken: '' }, 'must be a query parameter name'],
+    ['cacheSize', { cacheSize: -1 }, 'must be a whole number from 0 to 1000000'],
+    ['cacheSize', { cacheSize: 1.5 }, 'must be a whole number'],
+    ['cacheSize', { cacheSize: '100' }, 'must be a whole number'],
   ])('refuses a bad %s: %j', (option, options, problem) => {
     const full = options === null ? null : { secret, ...options };
     let error: unknown;

@@ -93,6 +93,13 @@ export interface ApproovModuleOptions {
    * @default none
    */
   allowQueryToken?: string;
+  /**
+   * How many verified tokens to remember, by their exact text, so that the next request with
+   * the same token skips the signature check (never the expiry check). Failures are never
+   * remembered. 0 turns the cache off.
+   * @default 10000
+   */
+  cacheSize?: number;
 }
 
 /** The options as the guard uses them: checked, decoded and normalised once, at startup. */
@@ -117,6 +124,7 @@ export interface ApproovConfig {
   /** Empty when there is none. */
   readonly tokenPrefix: string;
   readonly allowQueryToken?: string;
+  readonly cacheSize: number;
 }
 
 /** Injection token of the resolved `ApproovConfig`. */
@@ -136,6 +144,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ApproovModuleOptions>([
   'exceptionFactory',
   'tokenPrefix',
   'allowQueryToken',
+  'cacheSize',
 ]);
 
 const MODES: readonly ApproovMode[] = ['enforce', 'monitor'];
@@ -148,6 +157,7 @@ const LOG_LEVELS: readonly (ApproovLogLevel | false)[] = [
   false,
 ];
 const STATUSES: readonly number[] = [400, 401];
+const MAX_CACHE_SIZE = 1_000_000;
 /** Query parameter names: unreserved URL characters, so the name needs no escaping. */
 const QUERY_PARAMETER = /^[A-Za-z0-9._~-]+$/;
 
@@ -214,6 +224,7 @@ export function resolveApproovConfig(options: ApproovModuleOptions): ApproovConf
     exceptionFactory,
     tokenPrefix = '',
     allowQueryToken,
+    cacheSize = 10_000,
   } = options;
   if (!isHeaderName(tokenHeader)) {
     throw new ApproovConfigError(
@@ -301,6 +312,13 @@ export function resolveApproovConfig(options: ApproovModuleOptions): ApproovConf
       'For example "approov_token"; leave it out to read headers only.',
     );
   }
+  if (!Number.isInteger(cacheSize) || cacheSize < 0 || cacheSize > MAX_CACHE_SIZE) {
+    throw new ApproovConfigError(
+      'cacheSize',
+      `must be a whole number from 0 to ${MAX_CACHE_SIZE}`,
+      'It defaults to 10000; 0 turns the cache off.',
+    );
+  }
   return {
     key: decodeApproovSecret(options.secret),
     tokenHeader: lowerTokenHeader,
@@ -315,5 +333,6 @@ export function resolveApproovConfig(options: ApproovModuleOptions): ApproovConf
     exceptionFactory,
     tokenPrefix,
     allowQueryToken,
+    cacheSize,
   };
 }

@@ -1,8 +1,8 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { createHmac } from 'node:crypto';
 import { resolveApproovConfig } from './approov.options.js';
 import { mintApproovToken, type MintApproovTokenOptions } from './approov.testing.js';
-import { ApproovTokenVerifier, checkTimeClaims } from './approov.verifier.js';
+import { ApproovTokenVerifier, checkTimeClaims, type ClaimsSink } from './approov.verifier.js';
 
 const NOW = 1_800_000_000;
 
@@ -65,9 +65,20 @@ describe('ApproovTokenVerifier', () => {
     expect(Object.isFrozen(claims)).toBe(true);
   });
 
-  it('checks the time claims with the configured tolerance', () => {
-    expect(verifier.checkTime({ exp: NOW - 1 }, NOW)).toBeUndefined();
-    expect(verifier.checkTime({ exp: NOW - 2 }, NOW)).toBe('expired');
+  it('checks the time claims with the configured tolerance, and hands over the claims', () => {
+    const sink: ClaimsSink = {};
+    expect(verifier.check(mint({ ttlSeconds: -1 }), sink, NOW)).toBeUndefined();
+    expect(sink.claims).toEqual({ exp: NOW - 1 });
+    const expired: ClaimsSink = {};
+    expect(verifier.check(mint({ ttlSeconds: -2, claims: { did: 'd' } }), expired, NOW)).toBe(
+      'expired',
+    );
+    expect(expired.claims).toEqual({ exp: NOW - 2, did: 'd' });
+    const forged: ClaimsSink = {};
+    expect(
+      verifier.check(mint({ secret: Buffer.alloc(64, 9).toString('base64') }), forged, NOW),
+    ).toBe('bad_signature');
+    expect(forged.claims).toBeUndefined();
   });
 
   it('wants a JSON object payload', () => {
@@ -88,5 +99,78 @@ describe('ApproovTokenVerifier', () => {
       expect(verifier.verifySignature(garbage)).toBe('malformed_token');
     }
     expect(verifier.verifySignature(`${mint()}x`)).toBe('bad_signature');
+  });
+});
+
+describe('the verified-token cache', () => {
+  const secret = Buffer.alloc(64, 6).toString('base64');
+  const setup = (cacheSize?: number) => {
+    const verifier = new ApproovTokenVerifier(resolveApproovConfig({ secret, cacheSize }));
+    return { verifier, verifications: jest.spyOn(verifier, 'verifySignature') };
+  };
+  const mint = (options: Partial<MintApproovTokenOptions> = {}) =>
+    mintApproovToken({ secret, now: NOW * 1000, ttlSeconds: 60, ...options });
+
+  it('serves a token seen before without verifying it again, with the same frozen claims', () => {
+    const { verifier, verifications } = setup();
+    const token = mint();
+    const first: ClaimsSink = {};
+    const second: ClaimsSink = {};
+    expect(verifier.check(token, first, NOW)).toBeUndefined();
+    expect(verifier.check(token, second, NOW + 1)).toBeUndefined();
+    expect(verifications).toHaveBeenCalledTimes(1);
+    expect(second.claims).toBe(first.claims);
+    expect(Object.isFrozen(second.claims)).toBe(true);
+  });
+
+  it('refuses an expired token on a cache hit, and forgets it', () => {
+    const { verifier, verifications } = setup();
+    const token = mint();
+    expect(verifier.check(token, {}, NOW)).toBeUndefined();
+    expect(verifier.check(token, {}, NOW + 60)).toBe('expired');
+    expect(verifications).toHaveBeenCalledTimes(1);
+    expect(verifier.check(token, {}, NOW + 61)).toBe('expired');
+    expect(verifications).toHaveBeenCalledTimes(2);
+  });
+
+  it('misses on a one-character change anywhere in the token', () => {
+    const { verifier } = setup();
+    const token = mint();
+    expect(verifier.check(token, {}, NOW)).toBeUndefined();
+    for (const index of [0, token.indexOf('.') + 3, token.length - 1]) {
+      const changed = token[index] === 'A' ? 'B' : 'A';
+      const mutated = `${token.slice(0, index)}${changed}${token.slice(index + 1)}`;
+      expect(verifier.check(mutated, {}, NOW)).toMatch(/bad_signature|malformed_token/);
+    }
+  });
+
+  it('never remembers a failure', () => {
+    const { verifier, verifications } = setup();
+    const forged = mint({ secret: Buffer.alloc(64, 1).toString('base64') });
+    const expired = mint({ ttlSeconds: -1 });
+    for (let i = 0; i < 2; i++) {
+      expect(verifier.check(forged, {}, NOW)).toBe('bad_signature');
+      expect(verifier.check(expired, {}, NOW)).toBe('expired');
+    }
+    expect(verifications).toHaveBeenCalledTimes(4);
+  });
+
+  it('keeps at most cacheSize tokens, forgetting the oldest', () => {
+    const { verifier, verifications } = setup(2);
+    const tokens = ['a', 'b', 'c'].map((did) => mint({ claims: { did } }));
+    for (const token of tokens) verifier.check(token, {}, NOW);
+    verifier.check(tokens[2], {}, NOW);
+    verifier.check(tokens[1], {}, NOW);
+    expect(verifications).toHaveBeenCalledTimes(3);
+    verifier.check(tokens[0], {}, NOW);
+    expect(verifications).toHaveBeenCalledTimes(4);
+  });
+
+  it('verifies every time with cacheSize 0', () => {
+    const { verifier, verifications } = setup(0);
+    const token = mint();
+    verifier.check(token, {}, NOW);
+    verifier.check(token, {}, NOW);
+    expect(verifications).toHaveBeenCalledTimes(2);
   });
 });
