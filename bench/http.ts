@@ -1,0 +1,152 @@
+/**
+ * `npm run bench`: requests per second of each route, side by side, on Fastify then Express.
+ * The app runs in a child process pinned to CPU 0; autocannon drives it from this process, on
+ * CPU 1. Rounds alternate the routes, and each route is compared with `/open` of the same round.
+ *
+ * BENCH_SECONDS (default 10), BENCH_ROUNDS (default 3) and BENCH_WARMUP_SECONDS (default 3)
+ * shorten or lengthen a run.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { mintApproovToken } from 'nestjs-approov/testing';
+import { SECRET } from './guards.js';
+import { environment, median, pinLoadToCpu1, startServer } from './harness.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+
+const AUTHORIZATION = 'Bearer user-session-token';
+const valid = mintApproovToken({ secret: SECRET, ttlSeconds: 3600 });
+const bound = mintApproovToken({ secret: SECRET, ttlSeconds: 3600, bind: [AUTHORIZATION] });
+const forged = `${valid.slice(0, -4)}AAAA`;
+
+const ROUTES: Record<string, Record<string, string>> = {
+  '/open': {},
+  '/noop': {},
+  '/floor': { 'approov-token': valid },
+  '/protected': { 'approov-token': valid },
+  '/protected-bound': { 'approov-token': bound, authorization: AUTHORIZATION },
+  '/rejected': { 'approov-token': forged },
+  '/quickstart': { 'approov-token': valid },
+};
+const EXPECTED_STATUS: Record<string, number> = { '/rejected': 401 };
+
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+async function load(url: string, headers: Record<string, string>, seconds: number) {
+  const result = await autocannon({
+    url,
+    headers,
+    connections: 100,
+    pipelining: 10,
+    duration: seconds,
+  });
+  return result;
+}
+
+async function measure(adapter: 'fastify' | 'express') {
+  const server = await startServer(adapter);
+  try {
+    for (const [route, headers] of Object.entries(ROUTES)) {
+      const warm = await load(`${server.url}${route}`, headers, WARMUP_SECONDS);
+      const expected = EXPECTED_STATUS[route] ?? 200;
+      const answered = expected === 200 ? warm['2xx'] : warm['4xx'];
+      if (
+        answered === 0 ||
+        warm.errors > 0 ||
+        warm.non2xx !== (expected === 200 ? 0 : warm.requests.total)
+      ) {
+        throw new Error(`${adapter} ${route}: not every answer was ${expected}`);
+      }
+    }
+    const rounds: Record<string, Sample>[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const samples: Record<string, Sample> = {};
+      for (const [route, headers] of Object.entries(ROUTES)) {
+        const result = await load(`${server.url}${route}`, headers, SECONDS);
+        samples[route] = {
+          rps: result.requests.average,
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+        };
+        process.stderr.write(
+          `${adapter} round ${round + 1} ${route}: ${Math.round(result.requests.average)} req/s\n`,
+        );
+      }
+      rounds.push(samples);
+    }
+    return Object.fromEntries(
+      Object.keys(ROUTES).map((route) => {
+        const of = (pick: (sample: Sample, open: Sample) => number) =>
+          median(rounds.map((samples) => pick(samples[route], samples['/open'])));
+        return [
+          route,
+          {
+            rps: Math.round(of((s) => s.rps)),
+            p50Ms: of((s) => s.p50),
+            p99Ms: of((s) => s.p99),
+            ratioToOpen: Number(of((s, open) => s.rps / open.rps).toFixed(3)),
+            addedMicroseconds: Number(of((s, open) => 1e6 / s.rps - 1e6 / open.rps).toFixed(1)),
+          },
+        ];
+      }),
+    );
+  } finally {
+    await server.stop();
+  }
+}
+
+type Table = Awaited<ReturnType<typeof measure>>;
+
+function print(adapter: string, table: Table): void {
+  console.log(`\n${adapter} (medians of ${ROUNDS} rounds of ${SECONDS} s)`);
+  console.log('| route | req/s | p50 ms | p99 ms | R = route / open | µs added |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const [route, row] of Object.entries(table)) {
+    console.log(
+      `| ${route} | ${row.rps} | ${row.p50Ms} | ${row.p99Ms} | ${row.ratioToOpen.toFixed(2)} | ${row.addedMicroseconds} |`,
+    );
+  }
+}
+
+function checkTargets(fastify: Table, express: Table): string[] {
+  const r = (table: Table, route: string) => table[route].ratioToOpen;
+  const targets: [string, boolean][] = [
+    ['Fastify R(/protected) >= 0.80', r(fastify, '/protected') >= 0.8],
+    ['Fastify R(/protected) >= R(/floor)', r(fastify, '/protected') >= r(fastify, '/floor')],
+    ['Fastify R(/protected-bound) >= 0.75', r(fastify, '/protected-bound') >= 0.75],
+    ['Fastify R(/rejected) >= 0.50', r(fastify, '/rejected') >= 0.5],
+    [
+      'Fastify /protected >= 10x /quickstart',
+      fastify['/protected'].rps >= 10 * fastify['/quickstart'].rps,
+    ],
+    ['Express R(/protected) >= 0.90', r(express, '/protected') >= 0.9],
+  ];
+  return targets.map(([name, met]) => `${met ? 'met   ' : 'MISSED'} ${name}`);
+}
+
+pinLoadToCpu1();
+const fastify = await measure('fastify');
+print('Fastify', fastify);
+const express = await measure('express');
+print('Express', express);
+const targets = checkTargets(fastify, express);
+console.log(`\nTargets:\n${targets.join('\n')}`);
+const results = {
+  environment: environment(),
+  seconds: SECONDS,
+  rounds: ROUNDS,
+  fastify,
+  express,
+  targets,
+};
+const out = fileURLToPath(new URL('../bench/results/', import.meta.url));
+mkdirSync(out, { recursive: true });
+writeFileSync(`${out}http.json`, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nWritten to bench/results/http.json`);
