@@ -20,27 +20,26 @@ export class NoopGuard implements CanActivate {
   }
 }
 
+const floorKey: KeyObject = createSecretKey(Buffer.from(SECRET, 'base64'));
+
 /**
  * The physical floor: a minimal HS256 check (split, header compare, HMAC with a KeyObject,
  * constant-time compare, payload parse, exp), with none of the strictness of ApproovGuard.
  */
-export class FloorGuard implements CanActivate {
-  private readonly key: KeyObject = createSecretKey(Buffer.from(SECRET, 'base64'));
+export function floorVerify(token: string): boolean {
+  const [header, payload, signature] = token.split('.');
+  if (header !== 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9' || signature === undefined) return false;
+  const expected = createHmac('sha256', floorKey).update(`${header}.${payload}`).digest();
+  const given = Buffer.from(signature, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { exp?: number };
+  return typeof claims.exp === 'number' && claims.exp > Date.now() / 1000;
+}
 
+/** `floorVerify()` as a guard. */
+export class FloorGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const [header, payload, signature] = tokenOf(context).split('.');
-    if (header !== 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9' || signature === undefined) {
-      throw new UnauthorizedException();
-    }
-    const expected = createHmac('sha256', this.key).update(`${header}.${payload}`).digest();
-    const given = Buffer.from(signature, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new UnauthorizedException();
-    }
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { exp?: number };
-    if (!(typeof claims.exp === 'number' && claims.exp > Date.now() / 1000)) {
-      throw new UnauthorizedException();
-    }
+    if (!floorVerify(tokenOf(context))) throw new UnauthorizedException();
     return true;
   }
 }

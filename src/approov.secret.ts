@@ -2,7 +2,7 @@ import { createSecretKey, type KeyObject } from 'node:crypto';
 import { ApproovConfigError } from './approov.errors.js';
 
 /** HS256 wants a key of at least its output size (RFC 7518 section 3.2); Approov's has 64 bytes. */
-export const MIN_SECRET_BYTES = 32;
+const MIN_SECRET_BYTES = 32;
 
 const HOW_TO_GET =
   'Get the account secret with `approov secret -get base64` (or `-get base64url`) and pass it exactly as printed.';

@@ -6,7 +6,7 @@ import { APPROOV_CONFIG, type ApproovConfig } from './approov.options.js';
 import type { ApproovFailureReason } from './approov.reasons.js';
 
 /** The algorithm Approov signs with: pinned here, never taken from the token. */
-export const APPROOV_ALGORITHM = 'HS256';
+const APPROOV_ALGORITHM = 'HS256';
 
 interface DecodedJws {
   header: Record<string, unknown>;
