@@ -1,12 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { ApproovConfigError } from './approov.errors.js';
+import { generateApproovSecret } from './approov.testing.js';
 import {
   type ApproovModuleOptions,
   normalizeHeaderNames,
   resolveApproovConfig,
 } from './approov.options.js';
 
-const secret = Buffer.alloc(64, 5).toString('base64');
+const secret = generateApproovSecret();
 
 describe('resolveApproovConfig', () => {
   it('applies the defaults and decodes the secret', () => {
@@ -17,7 +18,7 @@ describe('resolveApproovConfig', () => {
       allowMissingPay: false,
       clockToleranceSeconds: 0,
     });
-    expect(config.key.export()).toEqual(Buffer.alloc(64, 5));
+    expect(config.key.export()).toEqual(Buffer.from(secret, 'base64'));
   });
 
   it('keeps the defaults of the rollout and response options', () => {

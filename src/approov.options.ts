@@ -305,7 +305,10 @@ export function resolveApproovConfig(options: ApproovModuleOptions): ApproovConf
       'For example "Bearer ".',
     );
   }
-  if (allowQueryToken !== undefined && !QUERY_PARAMETER.test(String(allowQueryToken))) {
+  if (
+    allowQueryToken !== undefined &&
+    (typeof allowQueryToken !== 'string' || !QUERY_PARAMETER.test(allowQueryToken))
+  ) {
     throw new ApproovConfigError(
       'allowQueryToken',
       'must be a query parameter name of letters, digits, ".", "_", "~" or "-"',

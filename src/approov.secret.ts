@@ -8,6 +8,8 @@ const HOW_TO_GET =
   'Get the account secret with `approov secret -get base64` (or `-get base64url`) and pass it exactly as printed.';
 
 const BASE64_TEXT = /^[A-Za-z0-9+/_-]*={0,2}$/;
+/** Words, not random text: `approov_base64_secret_here`, `your-secret`, `CHANGE_ME`. */
+const PLACEHOLDER = /^(?:[a-z_-]+|[A-Z_-]+)$/;
 
 /**
  * Decodes the account secret as the Approov CLI prints it: standard base64 or base64url, padding
@@ -24,6 +26,7 @@ export function decodeApproovSecret(text: unknown): KeyObject {
   }
   const trimmed = text.trim();
   if (trimmed === '') return fail('is empty');
+  if (PLACEHOLDER.test(trimmed)) return fail('is made of words: a placeholder, not the secret');
   if (!BASE64_TEXT.test(trimmed)) return fail('is not base64 or base64url text');
   if (/[+/]/.test(trimmed) && /[-_]/.test(trimmed)) {
     return fail('mixes the base64 and base64url alphabets');

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { approovBindingHash } from './approov.binding.js';
 import { decodeApproovSecret } from './approov.secret.js';
 
@@ -48,4 +48,9 @@ export function mintApproovToken(options: MintApproovTokenOptions): string {
     .update(signingInput)
     .digest('base64url');
   return `${signingInput}.${signature}`;
+}
+
+/** A new random secret of 64 bytes in base64, like an Approov account's, for tests. */
+export function generateApproovSecret(): string {
+  return randomBytes(64).toString('base64');
 }

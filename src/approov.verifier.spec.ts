@@ -1,7 +1,11 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { createHmac } from 'node:crypto';
 import { resolveApproovConfig } from './approov.options.js';
-import { mintApproovToken, type MintApproovTokenOptions } from './approov.testing.js';
+import {
+  generateApproovSecret,
+  mintApproovToken,
+  type MintApproovTokenOptions,
+} from './approov.testing.js';
 import { ApproovTokenVerifier, checkTimeClaims, type ClaimsSink } from './approov.verifier.js';
 
 const NOW = 1_800_000_000;
@@ -47,7 +51,7 @@ describe('checkTimeClaims', () => {
 });
 
 describe('ApproovTokenVerifier', () => {
-  const secret = Buffer.alloc(64, 3).toString('base64');
+  const secret = generateApproovSecret();
   const verifier = new ApproovTokenVerifier(
     resolveApproovConfig({ secret, clockToleranceSeconds: 2 }),
   );
@@ -75,9 +79,9 @@ describe('ApproovTokenVerifier', () => {
     );
     expect(expired.claims).toEqual({ exp: NOW - 2, did: 'd' });
     const forged: ClaimsSink = {};
-    expect(
-      verifier.check(mint({ secret: Buffer.alloc(64, 9).toString('base64') }), forged, NOW),
-    ).toBe('bad_signature');
+    expect(verifier.check(mint({ secret: generateApproovSecret() }), forged, NOW)).toBe(
+      'bad_signature',
+    );
     expect(forged.claims).toBeUndefined();
   });
 
@@ -88,7 +92,7 @@ describe('ApproovTokenVerifier', () => {
   });
 
   it('names the failures of the JWS itself', () => {
-    const otherSecret = Buffer.alloc(64, 4).toString('base64');
+    const otherSecret = generateApproovSecret();
     expect(verifier.verifySignature(mint({ secret: otherSecret }))).toBe('bad_signature');
     expect(verifier.verifySignature(mint({ header: { alg: 'HS512' } }))).toBe(
       'unsupported_algorithm',
@@ -103,7 +107,7 @@ describe('ApproovTokenVerifier', () => {
 });
 
 describe('the verified-token cache', () => {
-  const secret = Buffer.alloc(64, 6).toString('base64');
+  const secret = generateApproovSecret();
   const setup = (cacheSize?: number) => {
     const verifier = new ApproovTokenVerifier(resolveApproovConfig({ secret, cacheSize }));
     return { verifier, verifications: jest.spyOn(verifier, 'verifySignature') };
@@ -146,7 +150,7 @@ describe('the verified-token cache', () => {
 
   it('never remembers a failure', () => {
     const { verifier, verifications } = setup();
-    const forged = mint({ secret: Buffer.alloc(64, 1).toString('base64') });
+    const forged = mint({ secret: generateApproovSecret() });
     const expired = mint({ ttlSeconds: -1 });
     for (let i = 0; i < 2; i++) {
       expect(verifier.check(forged, {}, NOW)).toBe('bad_signature');

@@ -20,6 +20,9 @@ export interface ClaimsSink {
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
+/** Header parameters of other kinds of JOSE objects. */
+const NOT_JWS_PARAMETERS = ['b64', 'zip', 'enc'];
+
 /** The headers Approov signs with, as segments: they need no parsing. */
 const APPROOV_HEADERS: ReadonlySet<string> = new Set(
   ['{"alg":"HS256","typ":"JWT"}', '{"typ":"JWT","alg":"HS256"}'].map((json) =>
@@ -170,6 +173,8 @@ function checkHeader(segment: string): ApproovFailureReason | undefined {
   }
   // RFC 7515 section 4.1.11: a recipient that does not understand `crit` must reject.
   if (Object.hasOwn(header, 'crit')) return 'critical_header';
+  // An unencoded payload (RFC 7797), compression or encryption has no place in an Approov JWS.
+  if (NOT_JWS_PARAMETERS.some((name) => Object.hasOwn(header, name))) return 'malformed_token';
   return undefined;
 }
 

@@ -18,6 +18,7 @@ import {
   ran,
   TestApp,
 } from './support/test-app.js';
+import { generateApproovSecret } from 'nestjs-approov/testing';
 import { header, mint, OTHER_SECRET, SECRET } from './support/tokens.js';
 
 @Controller('protected')
@@ -175,7 +176,7 @@ describe.each(ADAPTERS)('ApproovModule (%s)', (adapter) => {
     }
 
     it('keeps its own secret and rules whatever JwtModule the app registers', async () => {
-      const appSecret = Buffer.alloc(64, 1).toString('base64');
+      const appSecret = generateApproovSecret();
       const app = await TestApp.start(adapter, {
         imports: [
           JwtModule.register({

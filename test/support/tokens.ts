@@ -1,13 +1,17 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mintApproovToken, type MintApproovTokenOptions } from 'nestjs-approov/testing';
+import {
+  generateApproovSecret,
+  mintApproovToken,
+  type MintApproovTokenOptions,
+} from 'nestjs-approov/testing';
 
 /** Approov's published dummy secret (64 bytes). */
 export const SECRET =
   'h+CX0tOzdAAR9l15bWAqvq7w9olk66daIH+Xk+IAHhVVHszjDzeGobzNnqyRze3lw/WVyWrc2gZfh3XXfBOmww==';
 
 /** Another valid secret: tokens signed with it must fail the signature check. */
-export const OTHER_SECRET = Buffer.alloc(64, 7).toString('base64');
+export const OTHER_SECRET = generateApproovSecret();
 
 /** The request header that carries `token`. */
 export const header = (token: string) => ({ 'Approov-Token': token });
