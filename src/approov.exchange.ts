@@ -66,6 +66,12 @@ export function carrierOf(context: ExecutionContext): Carrier | undefined {
   }
 }
 
+/** The transport of `context`: every other kind of context is a microservice's. */
+export function transportOf(context: ExecutionContext): ApproovTransport {
+  const type = context.getType<string>();
+  return type === 'http' || type === 'graphql' || type === 'ws' ? type : 'rpc';
+}
+
 /** Header names and values of an object, alternating like `rawHeaders`; non-text values left out. */
 function entriesAsRawHeaders(params: object): string[] {
   const raw: string[] = [];
@@ -109,10 +115,7 @@ export class ApproovExchange {
 
   /** Reads the request of `context`. */
   static of(context: ExecutionContext): ApproovExchange {
-    const type = context.getType<string>();
-    const transport: ApproovTransport =
-      type === 'http' || type === 'graphql' || type === 'ws' ? type : 'rpc';
-    return new ApproovExchange(context, transport, carrierOf(context));
+    return new ApproovExchange(context, transportOf(context), carrierOf(context));
   }
 
   /** The HTTP method, or `WS` / `RPC`. */

@@ -14,7 +14,7 @@ import {
   type ApproovMode,
 } from './approov.decorators.js';
 import type { ApproovResultEvent } from './approov.events.js';
-import { ApproovExchange } from './approov.exchange.js';
+import { ApproovExchange, transportOf } from './approov.exchange.js';
 import { readSingleHeader, REPEATED_HEADER } from './approov.headers.js';
 import { APPROOV_CONFIG, type ApproovConfig } from './approov.options.js';
 import { BINDING_FAILURES, type ApproovFailureReason } from './approov.reasons.js';
@@ -54,8 +54,24 @@ export class ApproovGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
+    let refusal: unknown;
+    try {
+      refusal = this.judge(context);
+    } catch (error) {
+      // Only a bug or a hostile object gets here: refuse, as for any failure, and say so
+      // (by the error's name only: a message can quote what was being parsed).
+      const name = error instanceof Error ? error.name : typeof error;
+      this.logger.error(`Approov check failed unexpectedly (${name}); the request was refused`);
+      refusal = this.refusals.for('internal_error', transportOf(context));
+    }
+    if (refusal === undefined) return true;
+    throw refusal;
+  }
+
+  /** Decides on a request: `undefined` lets it through, otherwise the exception to throw. */
+  private judge(context: ExecutionContext): unknown {
     const policy = this.policyOf(context);
-    if (policy.skip) return true;
+    if (policy.skip) return undefined;
     const exchange = ApproovExchange.of(context);
     try {
       exchange.reason = this.failureOf(exchange, policy);
@@ -72,10 +88,9 @@ export class ApproovGuard implements CanActivate {
     }
     const outcome = reason === undefined ? 'accepted' : monitored ? 'monitored' : 'rejected';
     if (this.config.onResult !== undefined) this.report(exchange, policy, outcome);
-    if (reason === undefined) return true;
+    if (reason === undefined) return undefined;
     this.log(exchange, outcome);
-    if (monitored) return true;
-    throw this.refusals.for(reason, exchange.transport);
+    return monitored ? undefined : this.refusals.for(reason, exchange.transport);
   }
 
   /** Checks the request and returns why it fails, if it does. */
