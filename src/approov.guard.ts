@@ -54,7 +54,7 @@ export class ApproovGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    let refusal: unknown;
+    let refusal: Error | undefined;
     try {
       refusal = this.judge(context);
     } catch (error) {
@@ -69,7 +69,7 @@ export class ApproovGuard implements CanActivate {
   }
 
   /** Decides on a request: `undefined` lets it through, otherwise the exception to throw. */
-  private judge(context: ExecutionContext): unknown {
+  private judge(context: ExecutionContext): Error | undefined {
     const policy = this.policyOf(context);
     if (policy.skip) return undefined;
     const exchange = ApproovExchange.of(context);

@@ -56,7 +56,7 @@ export class ApproovRefusals {
   }
 
   /** The exception to throw for `reason` on `transport`. */
-  for(reason: ApproovFailureReason, transport: ApproovTransport): unknown {
+  for(reason: ApproovFailureReason, transport: ApproovTransport): Error {
     const { exceptionFactory } = this.config;
     if (exceptionFactory !== undefined) {
       try {
@@ -72,7 +72,7 @@ export class ApproovRefusals {
     if (transport === 'ws') return this.ws;
     if (transport === 'rpc') return this.rpc;
     const status = this.statusOf(reason);
-    return (transport === 'graphql' ? this.graphql : this.http).get(status);
+    return (transport === 'graphql' ? this.graphql : this.http).get(status)!;
   }
 
   private statusOf(reason: ApproovFailureReason): number {
