@@ -41,6 +41,8 @@ describe('decodeApproovSecret', () => {
     ['empty', '', 'is empty'],
     ['blank', '  \n', 'is empty'],
     ['padding only', '====', 'is not base64'],
+    ['a placeholder', 'approov_base64_secret_here', 'is made of words: a placeholder'],
+    ['a shouted placeholder', 'YOUR_APPROOV_SECRET', 'is made of words: a placeholder'],
     ['punctuation', '!!!!', 'is not base64'],
     ['with a space inside', DUMMY.replace('X', ' X'), 'is not base64'],
     [

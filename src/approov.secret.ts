@@ -8,8 +8,11 @@ const HOW_TO_GET =
   'Get the account secret with `approov secret -get base64` (or `-get base64url`) and pass it exactly as printed.';
 
 const BASE64_TEXT = /^[A-Za-z0-9+/_-]*={0,2}$/;
-/** Words, not random text: `approov_base64_secret_here`, `your-secret`, `CHANGE_ME`. */
-const PLACEHOLDER = /^(?:[a-z_-]+|[A-Z_-]+)$/;
+/**
+ * Words, not random text: `approov_base64_secret_here`, `your-secret`, `CHANGE_ME`. Random base64
+ * of 43 characters or more is in one case only about once in 10^11 tries.
+ */
+const PLACEHOLDER = /^(?:[a-z0-9_-]+|[A-Z0-9_-]+)$/;
 
 /**
  * Decodes the account secret as the Approov CLI prints it: standard base64 or base64url, padding
