@@ -145,7 +145,11 @@ describe('sample app secret', () => {
     ]);
   });
 
-  it('refuses to start in production without a secret', () => {
-    expect(() => sampleAppSecret(undefined, 'production')).toThrow(/APPROOV_BASE64_SECRET/);
+  it('refuses to start in production without a secret, or with the dummy one', () => {
+    expect(() => sampleAppSecret(undefined, 'production')).toThrow(/is not set/);
+    expect(() => sampleAppSecret(' ', 'production')).toThrow(/is not set/);
+    expect(() => sampleAppSecret(DUMMY_APPROOV_SECRET, 'production')).toThrow(
+      /published dummy secret/,
+    );
   });
 });

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { ApproovConfigError, ApproovModule, type ApproovModuleOptions } from 'nestjs-approov';
 import { AppModule } from '../../sample-app/app.module.js';
+import { DUMMY_APPROOV_SECRET } from '../../sample-app/sample-secret.js';
 import { ADAPTERS, TestApp } from '../support/test-app.js';
 import { SECRET } from '../support/tokens.js';
 
@@ -55,12 +56,19 @@ describe('the sample app in production', () => {
     process.env = { ...saved };
   });
 
-  it.each(ADAPTERS)('refuses to start without a secret (%s)', async (adapter) => {
-    process.env.NODE_ENV = 'production';
-    // Set, so that a developer's sample-app/.env cannot fill it in.
-    process.env.APPROOV_BASE64_SECRET = '';
-    await expect(TestApp.start(adapter, { imports: [AppModule] })).rejects.toThrow(
-      /APPROOV_BASE64_SECRET is not set/,
-    );
-  });
+  it.each(ADAPTERS)(
+    'refuses to start without a secret, or with the dummy one (%s)',
+    async (adapter) => {
+      process.env.NODE_ENV = 'production';
+      // Set, so that a developer's sample-app/.env cannot fill it in.
+      process.env.APPROOV_BASE64_SECRET = '';
+      await expect(TestApp.start(adapter, { imports: [AppModule] })).rejects.toThrow(
+        /APPROOV_BASE64_SECRET is not set/,
+      );
+      process.env.APPROOV_BASE64_SECRET = DUMMY_APPROOV_SECRET;
+      await expect(TestApp.start(adapter, { imports: [AppModule] })).rejects.toThrow(
+        /published dummy secret/,
+      );
+    },
+  );
 });
