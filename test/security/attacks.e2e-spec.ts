@@ -5,8 +5,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type Server } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get } from '@nestjs/common';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Controller, Get, Post } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import {
   type ApproovFailureReason,
@@ -37,6 +37,12 @@ class TargetController {
   @ApproovTokenBinding('Authorization')
   bound(): object {
     return ran('bound');
+  }
+
+  @Post('bound')
+  @ApproovTokenBinding('Authorization')
+  boundPost(): object {
+    return ran('boundPost');
   }
 }
 
@@ -407,6 +413,25 @@ describe.each(ADAPTERS)('attacks (%s)', (adapter) => {
 
   describe.each(CLASSES)('%s attacks', (_, attacks) => {
     it.each(attacks())('$name', expectAttackRefused);
+  });
+
+  it('refuses the binding value moved to the body', async () => {
+    const token = forge({ payload: { exp: future(), pay: approovBindingHash([AUTHORIZATION]) } });
+    const response = await app.post('/bound', { authorization: AUTHORIZATION }, header(token));
+    expectRefused(response, 'missing_binding_header');
+  });
+
+  describe('with a frozen clock', () => {
+    afterEach(() => {
+      jest.restoreAllMocks();
+    });
+
+    it('refuses a token whose exp is exactly now', async () => {
+      const exp = future();
+      const token = forge({ payload: { exp } });
+      jest.spyOn(Date, 'now').mockReturnValue(exp * 1000);
+      expectRefused(await app.get('/target', header(token)), 'expired');
+    });
   });
 
   it('never fetches a key from a URL in the header', async () => {
