@@ -164,6 +164,40 @@ describe.each(ADAPTERS)('ApproovModule (%s)', (adapter) => {
     });
   });
 
+  describe("turned off in an app's own tests", () => {
+    const letThrough = { canActivate: () => true };
+
+    it('by overriding the ApproovGuard provider, where it is the APP_GUARD', async () => {
+      const app = await TestApp.start(
+        adapter,
+        {
+          imports: [ApproovModule.forRoot({ secret: SECRET })],
+          controllers: [ProtectedController],
+          providers: [globalGuard],
+        },
+        { override: (builder) => builder.overrideProvider(ApproovGuard).useValue(letThrough) },
+      );
+      try {
+        expectAccepted(await app.get('/protected'), 'protectedRoute');
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('by overriding the guard, where controllers use @UseGuards(ApproovGuard)', async () => {
+      const app = await TestApp.start(
+        adapter,
+        { imports: [ApproovModule.forRoot({ secret: SECRET }), FeatureModule] },
+        { override: (builder) => builder.overrideGuard(ApproovGuard).useValue(letThrough) },
+      );
+      try {
+        expectAccepted(await app.get('/guarded'), 'guarded');
+      } finally {
+        await app.close();
+      }
+    });
+  });
+
   describe("beside the application's own JwtModule", () => {
     @Controller('app-jwt')
     class AppJwtController {
