@@ -33,7 +33,7 @@ interface GraphQLInfo {
 }
 
 /** Where `attachApproovHandshake()` keeps a `ws` client's handshake request. */
-const HANDSHAKE = Symbol('approov handshake');
+const HANDSHAKE = Symbol.for('nestjs-approov:handshake');
 
 /**
  * Keeps the handshake request of a WebSocket client of `@nestjs/platform-ws`, whose clients do

@@ -128,7 +128,8 @@ export interface ApproovConfig {
 }
 
 /** Injection token of the resolved `ApproovConfig`. */
-export const APPROOV_CONFIG = Symbol('APPROOV_CONFIG');
+// Symbol.for: the same token in the ES module and CommonJS builds, if an app loads both.
+export const APPROOV_CONFIG = Symbol.for('nestjs-approov:config');
 
 const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ApproovModuleOptions>([
   'secret',

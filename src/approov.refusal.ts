@@ -10,7 +10,7 @@ export interface TransportExceptions {
 }
 
 /** Injection token of the `TransportExceptions` found at startup. */
-export const APPROOV_TRANSPORT_EXCEPTIONS = Symbol('APPROOV_TRANSPORT_EXCEPTIONS');
+export const APPROOV_TRANSPORT_EXCEPTIONS = Symbol.for('nestjs-approov:transport-exceptions');
 
 /**
  * Loads the WebSocket and microservice exception classes when the app has those packages, so
