@@ -6,45 +6,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type Server } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Controller, Get, Post } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
-import {
-  type ApproovFailureReason,
-  ApproovGuard,
-  ApproovModule,
-  ApproovTokenBinding,
-} from 'nestjs-approov';
+import type { ApproovFailureReason } from 'nestjs-approov';
 import { approovBindingHash } from 'nestjs-approov/testing';
 import {
   ADAPTERS,
   expectAccepted,
   expectRefused,
   type Headers,
-  ran,
-  TestApp,
+  type TestApp,
 } from '../support/test-app.js';
 import { header, mint, SECRET } from '../support/tokens.js';
 import { b64url, forge, future } from './forge.js';
-
-@Controller()
-class TargetController {
-  @Get('target')
-  target(): object {
-    return ran('target');
-  }
-
-  @Get('bound')
-  @ApproovTokenBinding('Authorization')
-  bound(): object {
-    return ran('bound');
-  }
-
-  @Post('bound')
-  @ApproovTokenBinding('Authorization')
-  boundPost(): object {
-    return ran('boundPost');
-  }
-}
+import { startTargetApp } from './target-app.js';
 
 interface Attack {
   name: string;
@@ -397,11 +370,7 @@ afterAll(() => new Promise<void>((resolve) => listener.close(() => resolve())));
 describe.each(ADAPTERS)('attacks (%s)', (adapter) => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await TestApp.start(adapter, {
-      imports: [ApproovModule.forRoot({ secret: SECRET })],
-      controllers: [TargetController],
-      providers: [{ provide: APP_GUARD, useExisting: ApproovGuard }],
-    });
+    app = await startTargetApp(adapter);
   });
   afterAll(() => app.close());
 

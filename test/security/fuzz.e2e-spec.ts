@@ -7,21 +7,11 @@
  * (FUZZ_SEED=<seed> FUZZ_RUNS=<n> npm run fuzz).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import fc from 'fast-check';
-import { ApproovGuard, ApproovModule } from 'nestjs-approov';
-import { ADAPTERS, handlerCalls, ran, TestApp } from '../support/test-app.js';
-import { header, mint, SECRET } from '../support/tokens.js';
+import { ADAPTERS, handlerCalls, type TestApp } from '../support/test-app.js';
+import { header, mint } from '../support/tokens.js';
 import { forge } from './forge.js';
-
-@Controller()
-class TargetController {
-  @Get('target')
-  target(): object {
-    return ran('target');
-  }
-}
+import { startTargetApp } from './target-app.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 const SEED = process.env.FUZZ_SEED ?? (process.env.FUZZ_RANDOM ? undefined : '20261128');
@@ -90,11 +80,7 @@ function followsTheRules(jwsHeader: unknown, payload: unknown, at: number): bool
 describe.each(ADAPTERS)('fuzzing (%s)', (adapter) => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await TestApp.start(adapter, {
-      imports: [ApproovModule.forRoot({ secret: SECRET })],
-      controllers: [TargetController],
-      providers: [{ provide: APP_GUARD, useExisting: ApproovGuard }],
-    });
+    app = await startTargetApp(adapter);
   });
   afterAll(() => app.close());
 
