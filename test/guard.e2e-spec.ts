@@ -247,47 +247,52 @@ describe.each(ADAPTERS)('ApproovGuard options (%s)', (adapter) => {
   });
 
   it('reads the token from the configured tokenHeader', async () => {
-    const app = await TestApp.start(adapter, {
-      imports: [ApproovModule.forRoot({ secret: SECRET, tokenHeader: 'X-Approov' })],
-      controllers: [CheckedController],
-      providers: [globalGuard],
-    });
-    try {
-      expectAccepted(await app.get('/checked', { 'x-approov': mint() }), 'checked');
-      expectRefused(await app.get('/checked', header(mint())), 'missing_token');
-    } finally {
-      await app.close();
-    }
+    await TestApp.run(
+      adapter,
+      {
+        imports: [ApproovModule.forRoot({ secret: SECRET, tokenHeader: 'X-Approov' })],
+        controllers: [CheckedController],
+        providers: [globalGuard],
+      },
+      async (app) => {
+        expectAccepted(await app.get('/checked', { 'x-approov': mint() }), 'checked');
+        expectRefused(await app.get('/checked', header(mint())), 'missing_token');
+      },
+    );
   });
 
   it('allows clockToleranceSeconds of leeway on exp and nbf, and no more', async () => {
-    const app = await TestApp.start(adapter, {
-      imports: [ApproovModule.forRoot({ secret: SECRET, clockToleranceSeconds: 10 })],
-      controllers: [CheckedController],
-      providers: [globalGuard],
-    });
-    try {
-      // A frozen clock: the leeway is measured to the second.
-      jest.spyOn(Date, 'now').mockReturnValue(Date.UTC(2026, 0, 1));
-      const now = nowSeconds();
-      expectAccepted(await app.get('/checked', header(mint({ ttlSeconds: -9 }))), 'checked');
-      expectRefused(await app.get('/checked', header(mint({ ttlSeconds: -11 }))), 'expired');
-      const soon = mint({ claims: { nbf: now + 9 } });
-      expectAccepted(await app.get('/checked', header(soon)), 'checked');
-      const later = mint({ claims: { nbf: now + 11 } });
-      expectRefused(await app.get('/checked', header(later)), 'not_yet_valid');
-    } finally {
-      await app.close();
-    }
+    await TestApp.run(
+      adapter,
+      {
+        imports: [ApproovModule.forRoot({ secret: SECRET, clockToleranceSeconds: 10 })],
+        controllers: [CheckedController],
+        providers: [globalGuard],
+      },
+      async (app) => {
+        // A frozen clock: the leeway is measured to the second.
+        jest.spyOn(Date, 'now').mockReturnValue(Date.UTC(2026, 0, 1));
+        const now = nowSeconds();
+        expectAccepted(await app.get('/checked', header(mint({ ttlSeconds: -9 }))), 'checked');
+        expectRefused(await app.get('/checked', header(mint({ ttlSeconds: -11 }))), 'expired');
+        const soon = mint({ claims: { nbf: now + 9 } });
+        expectAccepted(await app.get('/checked', header(soon)), 'checked');
+        const later = mint({ claims: { nbf: now + 11 } });
+        expectRefused(await app.get('/checked', header(later)), 'not_yet_valid');
+      },
+    );
   });
 
   it('answers an internal error with the same 401, never a 500', async () => {
-    const app = await TestApp.start(
+    await TestApp.run(
       adapter,
       {
         imports: [ApproovModule.forRoot({ secret: SECRET })],
         controllers: [CheckedController],
         providers: [globalGuard],
+      },
+      async (app) => {
+        expectRefused(await app.get('/checked', header(mint())), 'internal_error');
       },
       {
         override: (builder) =>
@@ -298,10 +303,5 @@ describe.each(ADAPTERS)('ApproovGuard options (%s)', (adapter) => {
           }),
       },
     );
-    try {
-      expectRefused(await app.get('/checked', header(mint())), 'internal_error');
-    } finally {
-      await app.close();
-    }
   });
 });

@@ -75,21 +75,22 @@ const globalGuard = { provide: APP_GUARD, useExisting: ApproovGuard };
 
 /** Starts an app with `approov` and a protected route, checks it, and closes it. */
 async function expectProtects(adapter: AdapterName, approov: object, imports: object[] = []) {
-  const app = await TestApp.start(adapter, {
-    imports: [...imports, approov] as never[],
-    controllers: [ProtectedController],
-    providers: [globalGuard],
-  });
-  try {
-    expectRefused(await app.get('/protected'), 'missing_token');
-    expectRefused(
-      await app.get('/protected', header(mint({ secret: OTHER_SECRET }))),
-      'bad_signature',
-    );
-    expectAccepted(await app.get('/protected', header(mint())), 'protectedRoute');
-  } finally {
-    await app.close();
-  }
+  await TestApp.run(
+    adapter,
+    {
+      imports: [...imports, approov] as never[],
+      controllers: [ProtectedController],
+      providers: [globalGuard],
+    },
+    async (app) => {
+      expectRefused(await app.get('/protected'), 'missing_token');
+      expectRefused(
+        await app.get('/protected', header(mint({ secret: OTHER_SECRET }))),
+        'bad_signature',
+      );
+      expectAccepted(await app.get('/protected', header(mint())), 'protectedRoute');
+    },
+  );
 }
 
 describe.each(ADAPTERS)('ApproovModule (%s)', (adapter) => {
@@ -168,33 +169,29 @@ describe.each(ADAPTERS)('ApproovModule (%s)', (adapter) => {
     const letThrough = { canActivate: () => true };
 
     it('by overriding the ApproovGuard provider, where it is the APP_GUARD', async () => {
-      const app = await TestApp.start(
+      await TestApp.run(
         adapter,
         {
           imports: [ApproovModule.forRoot({ secret: SECRET })],
           controllers: [ProtectedController],
           providers: [globalGuard],
         },
+        async (app) => {
+          expectAccepted(await app.get('/protected'), 'protectedRoute');
+        },
         { override: (builder) => builder.overrideProvider(ApproovGuard).useValue(letThrough) },
       );
-      try {
-        expectAccepted(await app.get('/protected'), 'protectedRoute');
-      } finally {
-        await app.close();
-      }
     });
 
     it('by overriding the guard, where controllers use @UseGuards(ApproovGuard)', async () => {
-      const app = await TestApp.start(
+      await TestApp.run(
         adapter,
         { imports: [ApproovModule.forRoot({ secret: SECRET }), FeatureModule] },
+        async (app) => {
+          expectAccepted(await app.get('/guarded'), 'guarded');
+        },
         { override: (builder) => builder.overrideGuard(ApproovGuard).useValue(letThrough) },
       );
-      try {
-        expectAccepted(await app.get('/guarded'), 'guarded');
-      } finally {
-        await app.close();
-      }
     });
   });
 
@@ -211,33 +208,34 @@ describe.each(ADAPTERS)('ApproovModule (%s)', (adapter) => {
 
     it('keeps its own secret and rules whatever JwtModule the app registers', async () => {
       const appSecret = generateApproovSecret();
-      const app = await TestApp.start(adapter, {
-        imports: [
-          JwtModule.register({
-            global: true,
-            secret: appSecret,
-            // Lax rules of the app's own JwtService must not reach Approov's.
-            verifyOptions: { algorithms: ['HS256', 'HS512'], ignoreExpiration: true },
-          }),
-          ApproovModule.forRoot({ secret: SECRET }),
-        ],
-        controllers: [ProtectedController, AppJwtController],
-        providers: [globalGuard],
-      });
-      try {
-        const signed = await app.get('/app-jwt/sign', header(mint()));
-        expectAccepted(signed, 'sign');
-        expectRefused(
-          await app.get('/protected', header((signed.body as { token: string }).token)),
-          'bad_signature',
-        );
-        expectRefused(await app.get('/protected', header(mint({ ttlSeconds: -5 }))), 'expired');
-        const hs512 = mint({ header: { alg: 'HS512', typ: 'JWT' } });
-        expectRefused(await app.get('/protected', header(hs512)), 'unsupported_algorithm');
-        expectAccepted(await app.get('/protected', header(mint())), 'protectedRoute');
-      } finally {
-        await app.close();
-      }
+      await TestApp.run(
+        adapter,
+        {
+          imports: [
+            JwtModule.register({
+              global: true,
+              secret: appSecret,
+              // Lax rules of the app's own JwtService must not reach Approov's.
+              verifyOptions: { algorithms: ['HS256', 'HS512'], ignoreExpiration: true },
+            }),
+            ApproovModule.forRoot({ secret: SECRET }),
+          ],
+          controllers: [ProtectedController, AppJwtController],
+          providers: [globalGuard],
+        },
+        async (app) => {
+          const signed = await app.get('/app-jwt/sign', header(mint()));
+          expectAccepted(signed, 'sign');
+          expectRefused(
+            await app.get('/protected', header((signed.body as { token: string }).token)),
+            'bad_signature',
+          );
+          expectRefused(await app.get('/protected', header(mint({ ttlSeconds: -5 }))), 'expired');
+          const hs512 = mint({ header: { alg: 'HS512', typ: 'JWT' } });
+          expectRefused(await app.get('/protected', header(hs512)), 'unsupported_algorithm');
+          expectAccepted(await app.get('/protected', header(mint())), 'protectedRoute');
+        },
+      );
     });
 
     it('ignores a global secretOrKeyProvider', async () => {

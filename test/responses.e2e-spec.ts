@@ -34,21 +34,20 @@ class ThingsController {
 }
 
 /** Runs `check` against an app configured with `options`, then closes it. */
-async function withApp(
+function withApp(
   adapter: AdapterName,
   options: Partial<ApproovModuleOptions>,
   check: (app: TestApp) => Promise<void>,
 ): Promise<void> {
-  const app = await TestApp.start(adapter, {
-    imports: [ApproovModule.forRoot({ secret: SECRET, ...options })],
-    controllers: [ThingsController],
-    providers: [{ provide: APP_GUARD, useExisting: ApproovGuard }],
-  });
-  try {
-    await check(app);
-  } finally {
-    await app.close();
-  }
+  return TestApp.run(
+    adapter,
+    {
+      imports: [ApproovModule.forRoot({ secret: SECRET, ...options })],
+      controllers: [ThingsController],
+      providers: [{ provide: APP_GUARD, useExisting: ApproovGuard }],
+    },
+    check,
+  );
 }
 
 /** Asserts a refusal with `status` and `body`, and that no handler ran. */

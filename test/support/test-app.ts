@@ -96,6 +96,21 @@ export class TestApp {
     return new TestApp(app, await app.getUrl());
   }
 
+  /** Starts an app like `start()`, runs `check` against it, and closes it whatever happens. */
+  static async run(
+    adapter: AdapterName,
+    metadata: ModuleMetadata,
+    check: (app: TestApp) => Promise<void>,
+    options?: StartOptions,
+  ): Promise<void> {
+    const app = await TestApp.start(adapter, metadata, options);
+    try {
+      await check(app);
+    } finally {
+      await app.close();
+    }
+  }
+
   /** Sends GET `path` with `headers` (an array sends the header once per value). */
   get(path: string, headers: Headers = {}): Promise<Response> {
     return this.send('get', path, headers);
