@@ -1,25 +1,24 @@
+export { ApproovGuard } from './guard/approov.guard.js';
+export { ApproovMode, ApproovTokenBinding, SkipApproov } from './guard/decorators.js';
+export type { ApproovResultEvent, ApproovTransport } from './guard/events.js';
+export { ApproovClaims, ApproovVerified } from './guard/param-decorators.js';
+export type { ApproovFailureReason } from './guard/reasons.js';
 export {
   APPROOV_CLAIMS_PROPERTY,
-  ApproovClaims,
   type ApproovRequest,
-  ApproovVerified,
-} from './approov.claims.js';
-export { ApproovMode, ApproovTokenBinding, SkipApproov } from './approov.decorators.js';
-export { ApproovConfigError } from './approov.errors.js';
-export type { ApproovResultEvent, ApproovTransport } from './approov.events.js';
-export { attachApproovHandshake } from './approov.exchange.js';
-export { ApproovGuard } from './approov.guard.js';
+  attachApproovHandshake,
+} from './guard/request.js';
+export { ApproovModule } from './module/approov.module.js';
+export { ApproovConfigError } from './module/config-error.js';
 export {
   APPROOV_MODULE_OPTIONS,
   type ApproovModuleAsyncOptions,
   type ApproovModuleRootOptions,
-} from './approov.module-definition.js';
-export { ApproovModule } from './approov.module.js';
+} from './module/module-definition.js';
 export {
   APPROOV_CONFIG,
   type ApproovConfig,
   type ApproovLogLevel,
   type ApproovModuleOptions,
-} from './approov.options.js';
-export type { ApproovFailureReason } from './approov.reasons.js';
-export { ApproovTokenVerifier } from './approov.verifier.js';
+} from './module/options.js';
+export { ApproovTokenVerifier } from './token/token-verifier.js';

@@ -1,4 +1,4 @@
-/** The real CLI, `dist/esm/approov.cli.js` as `npm run build` emits it, run as a child process. */
+/** The real CLI, `dist/esm/cli/main.js` as `npm run build` emits it, run as a child process. */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { generateApproovSecret } from 'nestjs-approov/testing';
 import { SECRET, vectors } from './support/tokens.js';
 
-const CLI = fileURLToPath(new URL('../dist/esm/approov.cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/esm/cli/main.js', import.meta.url));
 const folder = mkdtempSync(join(tmpdir(), 'approov-cli-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 

@@ -1,7 +1,7 @@
 // `npm run build`: the library as ES modules (dist/esm) and as CommonJS (dist/cjs), from the same
 // sources, each folder marked with its module type, behind one `exports` map.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -20,11 +20,10 @@ markType('dist/esm', 'module');
 // TypeScript decides a file's module type from the nearest package.json: compile a copy of the
 // sources in a folder marked CommonJS.
 const staging = `${root}dist/cjs-src`;
-mkdirSync(staging, { recursive: true });
-for (const file of readdirSync(`${root}src`)) {
-  if (file.endsWith('.ts') && !file.endsWith('.spec.ts'))
-    cpSync(`${root}src/${file}`, `${staging}/${file}`);
-}
+cpSync(`${root}src`, staging, {
+  recursive: true,
+  filter: (path) => !path.endsWith('.spec.ts'),
+});
 markType('dist/cjs-src', 'commonjs');
 tsc('tsconfig.build-cjs.json');
 rmSync(staging, { recursive: true, force: true });

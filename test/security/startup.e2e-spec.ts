@@ -1,7 +1,7 @@
 /**
  * Bad configuration stops the app at startup, on both adapters, with a message that names the
  * option and never quotes the secret. (Every option's checks are unit-tested in
- * src/approov.options.spec.ts; these go through a real app.)
+ * src/module/options.spec.ts; these go through a real app.)
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { ApproovConfigError, ApproovModule, type ApproovModuleOptions } from 'nestjs-approov';

@@ -1,10 +1,11 @@
 import type { KeyObject } from 'node:crypto';
-import type { ApproovMode } from './approov.decorators.js';
-import { ApproovConfigError } from './approov.errors.js';
-import type { ApproovResultEvent, ApproovTransport } from './approov.events.js';
-import { isHeaderName } from './approov.headers.js';
-import type { ApproovFailureReason } from './approov.reasons.js';
-import { decodeApproovSecret } from './approov.secret.js';
+import type { ApproovMode } from '../guard/decorators.js';
+import type { ApproovResultEvent, ApproovTransport } from '../guard/events.js';
+import type { ApproovFailureReason } from '../guard/reasons.js';
+import { isHeaderName } from '../headers/raw-headers.js';
+import { decodeApproovSecret } from '../token/secret.js';
+import { ApproovConfigError } from './config-error.js';
+import { normalizeHeaderNames } from './header-names.js';
 
 /** Log levels of Nest's `Logger` that the failure line can use. */
 export type ApproovLogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
@@ -165,33 +166,17 @@ const QUERY_PARAMETER = /^[A-Za-z0-9._~-]+$/;
 /** Longest leeway accepted: an Approov token's whole lifetime. */
 const MAX_CLOCK_TOLERANCE_SECONDS = 300;
 
+const HOW_TO_GET_SECRET =
+  'Get the account secret with `approov secret -get base64` (or `-get base64url`) and pass it exactly as printed.';
+
 /**
- * Checks a list of binding header names and returns them in lower case. `option` names the
- * place they came from, for the error.
+ * The account secret as a key, or an `ApproovConfigError` that names `option` and says how to
+ * get the secret.
  */
-export function normalizeHeaderNames(names: unknown, option: string): string[] {
-  if (!Array.isArray(names)) {
-    throw new ApproovConfigError(
-      option,
-      'must be a list of header names',
-      'Example: ["Authorization"].',
-    );
-  }
-  const lowerNames = names.map((name: unknown, index) => {
-    if (!isHeaderName(name)) {
-      throw new ApproovConfigError(
-        `${option}[${index}]`,
-        'is not a valid HTTP header name',
-        'Use the header name only, such as "Authorization" or "X-Device-Id".',
-      );
-    }
-    return name.toLowerCase();
-  });
-  const repeated = lowerNames.find((name, index) => lowerNames.indexOf(name) !== index);
-  if (repeated !== undefined) {
-    throw new ApproovConfigError(option, `names "${repeated}" twice`, 'List each header once.');
-  }
-  return lowerNames;
+export function approovSecretKey(secret: unknown, option = 'secret'): KeyObject {
+  const key = decodeApproovSecret(secret);
+  if (typeof key === 'string') throw new ApproovConfigError(option, key, HOW_TO_GET_SECRET);
+  return key;
 }
 
 /** Validates the module options and resolves them; bad options fail here, at startup. */
@@ -324,7 +309,7 @@ export function resolveApproovConfig(options: ApproovModuleOptions): ApproovConf
     );
   }
   return {
-    key: decodeApproovSecret(options.secret),
+    key: approovSecretKey(options.secret),
     tokenHeader: lowerTokenHeader,
     tokenBinding: binding,
     allowMissingPay,

@@ -6,20 +6,20 @@ import {
   Logger,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { checkBinding } from './approov.binding.js';
+import { checkBinding } from '../binding/token-binding.js';
+import { readSingleHeader, REPEATED_HEADER } from '../headers/raw-headers.js';
+import { APPROOV_CONFIG, type ApproovConfig } from '../module/options.js';
+import { ApproovTokenVerifier } from '../token/token-verifier.js';
 import {
   APPROOV_MODE,
   APPROOV_SKIP,
   APPROOV_TOKEN_BINDING,
   type ApproovMode,
-} from './approov.decorators.js';
-import type { ApproovResultEvent } from './approov.events.js';
-import { ApproovExchange, transportOf } from './approov.exchange.js';
-import { readSingleHeader, REPEATED_HEADER } from './approov.headers.js';
-import { APPROOV_CONFIG, type ApproovConfig } from './approov.options.js';
-import { BINDING_FAILURES, type ApproovFailureReason } from './approov.reasons.js';
-import { ApproovRefusals } from './approov.refusal.js';
-import { ApproovTokenVerifier } from './approov.verifier.js';
+} from './decorators.js';
+import type { ApproovResultEvent } from './events.js';
+import { type ApproovFailureReason, BINDING_FAILURE_REASONS } from './reasons.js';
+import { ApproovRefusals } from './refusals.js';
+import { ApproovExchange, transportOf } from './request.js';
 
 /** What the decorators say of one handler, read once. */
 interface RoutePolicy {
@@ -82,7 +82,7 @@ export class ApproovGuard implements CanActivate {
     const monitored = reason !== undefined && policy.mode === 'monitor';
     if (carrier !== undefined) {
       // Assigned on every check: a WebSocket client carries them from one message to the next.
-      const exposed = reason === undefined || (monitored && BINDING_FAILURES.has(reason));
+      const exposed = reason === undefined || (monitored && BINDING_FAILURE_REASONS.has(reason));
       carrier.approovClaims = exposed ? exchange.claims : undefined;
       carrier.approovVerified = reason === undefined;
     }

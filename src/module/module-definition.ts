@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type { ApproovModuleOptions } from './approov.options.js';
+import type { ApproovModuleOptions } from './options.js';
 
 export const {
   ConfigurableModuleClass: ApproovConfigurableModule,

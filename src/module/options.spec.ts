@@ -1,11 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { ApproovConfigError } from './approov.errors.js';
-import { generateApproovSecret } from './approov.testing.js';
-import {
-  type ApproovModuleOptions,
-  normalizeHeaderNames,
-  resolveApproovConfig,
-} from './approov.options.js';
+import { generateApproovSecret } from '../testing/index.js';
+import { ApproovConfigError } from './config-error.js';
+import { type ApproovModuleOptions, resolveApproovConfig } from './options.js';
 
 const secret = generateApproovSecret();
 
@@ -121,10 +117,20 @@ describe('resolveApproovConfig', () => {
   });
 });
 
-describe('normalizeHeaderNames', () => {
-  it('names the place the list came from', () => {
-    expect(() => normalizeHeaderNames(['ok', ''], '@ApproovTokenBinding()')).toThrow(
-      '"@ApproovTokenBinding()[1]" is not a valid HTTP header name',
-    );
+describe('the secret option', () => {
+  it('fails with the problem, how to get the secret, and never the text given', () => {
+    const truncated = secret.slice(0, 41);
+    let error: unknown;
+    try {
+      resolveApproovConfig({ secret: truncated });
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(ApproovConfigError);
+    const { message, option } = error as ApproovConfigError;
+    expect(option).toBe('secret');
+    expect(message).toMatch(/"secret" (has a length|is not canonical|decodes to \d+ bytes)/);
+    expect(message).toContain('approov secret -get base64');
+    expect(message).not.toContain(truncated);
   });
 });

@@ -1,6 +1,6 @@
 import { SetMetadata } from '@nestjs/common';
-import { ApproovConfigError } from './approov.errors.js';
-import { normalizeHeaderNames } from './approov.options.js';
+import { ApproovConfigError } from '../module/config-error.js';
+import { normalizeHeaderNames } from '../module/header-names.js';
 
 export const APPROOV_SKIP = 'approov:skip';
 export const APPROOV_TOKEN_BINDING = 'approov:token-binding';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { approovBindingHash, checkBinding, payMatches } from './approov.binding.js';
-import type { ApproovClaims } from './approov.claims.js';
+import { approovBindingHash, checkBinding, payMatches } from './token-binding.js';
+import type { ApproovClaims } from '../token/claims.js';
 
 const JWT =
   'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';

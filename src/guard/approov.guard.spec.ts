@@ -1,11 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { type ExecutionContext, HttpException, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { resolveApproovConfig } from '../module/options.js';
+import { generateApproovSecret, mintApproovToken } from '../testing/index.js';
+import { ApproovTokenVerifier } from '../token/token-verifier.js';
 import { ApproovGuard } from './approov.guard.js';
-import { resolveApproovConfig } from './approov.options.js';
-import { ApproovRefusals } from './approov.refusal.js';
-import { generateApproovSecret, mintApproovToken } from './approov.testing.js';
-import { ApproovTokenVerifier } from './approov.verifier.js';
+import { ApproovRefusals } from './refusals.js';
 
 const secret = generateApproovSecret();
 const config = resolveApproovConfig({ secret });

@@ -1,5 +1,5 @@
-import type { ApproovMode } from './approov.decorators.js';
-import type { ApproovFailureReason } from './approov.reasons.js';
+import type { ApproovMode } from './decorators.js';
+import type { ApproovFailureReason } from './reasons.js';
 
 /** Where a request came from. */
 export type ApproovTransport = 'http' | 'graphql' | 'ws' | 'rpc';

@@ -1,8 +1,28 @@
 import type { IncomingMessage } from 'node:http';
 import type { ExecutionContext } from '@nestjs/common';
-import type { ApproovClaims, ApproovRequest } from './approov.claims.js';
-import type { ApproovTransport } from './approov.events.js';
-import type { ApproovFailureReason } from './approov.reasons.js';
+import type { ApproovClaims } from '../token/claims.js';
+import type { ApproovTransport } from './events.js';
+import type { ApproovFailureReason } from './reasons.js';
+
+/**
+ * The request property where `ApproovGuard` puts the verified claims. It is absent on routes
+ * that skip the check.
+ */
+export const APPROOV_CLAIMS_PROPERTY = 'approovClaims';
+
+/**
+ * A request that `ApproovGuard` checked: the HTTP request (also for GraphQL), or the WebSocket
+ * client.
+ */
+export interface ApproovRequest {
+  /**
+   * The token's claims when the request passed every check, or, in monitor mode, when only the
+   * token binding failed. Absent otherwise, and on routes that skip the check.
+   */
+  [APPROOV_CLAIMS_PROPERTY]?: ApproovClaims;
+  /** `true` when the request passed every check; `false` when monitor mode let it through. */
+  approovVerified?: boolean;
+}
 
 /** The part of Node's `IncomingMessage` the guard reads. */
 interface RawRequest {

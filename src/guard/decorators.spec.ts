@@ -6,7 +6,7 @@ import {
   ApproovMode,
   ApproovTokenBinding,
   SkipApproov,
-} from './approov.decorators.js';
+} from './decorators.js';
 
 const metadataOf = (decorator: ClassDecorator, key: string): unknown => {
   class Target {}

@@ -6,10 +6,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { approovBindingHash, checkBinding } from './approov.binding.js';
-import { resolveApproovConfig } from './approov.options.js';
-import { mintApproovToken } from './approov.testing.js';
-import { ApproovTokenVerifier, type ClaimsSink } from './approov.verifier.js';
+import { approovBindingHash, checkBinding } from '../binding/token-binding.js';
+import type { ApproovFailureReason } from '../guard/reasons.js';
+import { resolveApproovConfig } from '../module/options.js';
+import { mintApproovToken } from '../testing/index.js';
+import { ApproovTokenVerifier, type ClaimsSink } from '../token/token-verifier.js';
 
 /** Exit codes: the token is valid, it is rejected, or the command was used wrongly. */
 const VALID = 0;
@@ -153,7 +154,7 @@ function check(args: string[]): number {
   });
   const verifier = new ApproovTokenVerifier(config);
   const sink: ClaimsSink = {};
-  let reason = verifier.check(positionals[0].trim(), sink);
+  let reason: ApproovFailureReason | undefined = verifier.check(positionals[0].trim(), sink);
   const bind = values.bind ?? [];
   if (reason === undefined && bind.length > 0) {
     // Values as the guard receives them: the bytes of the header, one character each.

@@ -1,7 +1,18 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ApproovClaims } from './approov.claims.js';
-import { readSingleHeader, REPEATED_HEADER } from './approov.headers.js';
-import type { ApproovFailureReason } from './approov.reasons.js';
+import { readSingleHeader, REPEATED_HEADER } from '../headers/raw-headers.js';
+import type { ApproovClaims } from '../token/claims.js';
+
+/** Failures of the token binding alone: the token itself is sound. */
+export const BINDING_FAILURES = [
+  'missing_pay',
+  'invalid_pay',
+  'missing_binding_header',
+  'duplicate_binding_header',
+  'binding_mismatch',
+] as const;
+
+/** Why a sound token does not bind to the request; described in `ApproovFailureReason`. */
+export type BindingFailure = (typeof BINDING_FAILURES)[number];
 
 /**
  * The `pay` claim that binds a token to `values`: base64 (standard, padded) of the SHA-256 of the
@@ -40,7 +51,7 @@ export function checkBinding(
   rawHeaders: readonly string[],
   names: readonly string[],
   allowMissingPay: boolean,
-): ApproovFailureReason | undefined {
+): BindingFailure | undefined {
   if (!Object.hasOwn(claims, 'pay')) return allowMissingPay ? undefined : 'missing_pay';
   const pay = claims.pay;
   if (typeof pay !== 'string') return 'invalid_pay';

@@ -1,7 +1,7 @@
 import { HttpException, Logger } from '@nestjs/common';
-import type { ApproovTransport } from './approov.events.js';
-import type { ApproovConfig } from './approov.options.js';
-import { MISSING_TOKEN_FAILURES, type ApproovFailureReason } from './approov.reasons.js';
+import type { ApproovConfig } from '../module/options.js';
+import type { ApproovTransport } from './events.js';
+import { type ApproovFailureReason, MISSING_TOKEN_FAILURES } from './reasons.js';
 
 /** Classes of exceptions that only some apps have: `WsException`, `RpcException`. */
 export interface TransportExceptions {

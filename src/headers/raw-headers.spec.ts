@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { isHeaderName, readSingleHeader, REPEATED_HEADER } from './approov.headers.js';
+import { isHeaderName, readSingleHeader, REPEATED_HEADER } from './raw-headers.js';
 
 describe('readSingleHeader', () => {
   const raw = ['Host', 'localhost', 'APPROOV-TOKEN', 'abc', 'X-Device-Id', 'd1'];

@@ -1,12 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { ApproovConfigError } from './approov.errors.js';
-import { decodeApproovSecret } from './approov.secret.js';
+import type { KeyObject } from 'node:crypto';
+import { decodeApproovSecret } from './secret.js';
 
 const DUMMY =
   'h+CX0tOzdAAR9l15bWAqvq7w9olk66daIH+Xk+IAHhVVHszjDzeGobzNnqyRze3lw/WVyWrc2gZfh3XXfBOmww==';
 const DUMMY_BYTES = Buffer.from(DUMMY, 'base64');
 
-const bytesOf = (text: string) => decodeApproovSecret(text).export();
+const bytesOf = (text: string) => (decodeApproovSecret(text) as KeyObject).export();
 
 describe('decodeApproovSecret', () => {
   it('decodes the base64 the Approov CLI prints to the 64-byte secret', () => {
@@ -29,8 +29,8 @@ describe('decodeApproovSecret', () => {
 
   it('accepts 32 bytes and refuses 31', () => {
     expect(bytesOf(Buffer.alloc(32, 1).toString('base64'))).toHaveLength(32);
-    expect(() => decodeApproovSecret(Buffer.alloc(31, 1).toString('base64'))).toThrow(
-      /decodes to 31 bytes; an HS256 key needs at least 32/,
+    expect(decodeApproovSecret(Buffer.alloc(31, 1).toString('base64'))).toMatch(
+      /^decodes to 31 bytes; an HS256 key needs at least 32/,
     );
   });
 
@@ -53,19 +53,11 @@ describe('decodeApproovSecret', () => {
     ['of impossible length', DUMMY.replace(/=+$/, '').slice(0, 85), 'has a length that no base64'],
     ['padded at a wrong length', `${DUMMY.replace(/=+$/, '').slice(0, 84)}=`, 'has a length'],
     ['with stray bits in its last character', DUMMY.replace('ww==', 'wx=='), 'is not canonical'],
-  ])('refuses a secret that is %s, naming the option and how to get one', (_, text, problem) => {
-    let error: unknown;
-    try {
-      decodeApproovSecret(text);
-    } catch (thrown) {
-      error = thrown;
-    }
-    expect(error).toBeInstanceOf(ApproovConfigError);
-    const { message, option } = error as ApproovConfigError;
-    expect(option).toBe('secret');
-    expect(message).toContain(`"secret" ${problem}`);
-    expect(message).toContain('approov secret -get base64');
+  ])('refuses a secret that is %s, saying what is wrong without quoting it', (_, text, problem) => {
+    const result = decodeApproovSecret(text);
+    expect(typeof result).toBe('string');
+    expect(result).toMatch(new RegExp(`^${problem}`));
     if (typeof text === 'string' && text.trim().length > 4)
-      expect(message).not.toContain(text.trim());
+      expect(result).not.toContain(text.trim());
   });
 });

@@ -1,8 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { approovBindingHash } from './approov.binding.js';
-import { decodeApproovSecret } from './approov.secret.js';
+import { approovBindingHash } from '../binding/token-binding.js';
+import { approovSecretKey } from '../module/options.js';
 
-export { approovBindingHash } from './approov.binding.js';
+export { approovBindingHash } from '../binding/token-binding.js';
 
 /** What `mintApproovToken()` signs. */
 export interface MintApproovTokenOptions {
@@ -44,7 +44,7 @@ export function mintApproovToken(options: MintApproovTokenOptions): string {
     ...options.claims,
   };
   const signingInput = `${encodeSegment(options.header ?? { alg: 'HS256', typ: 'JWT' })}.${encodeSegment(claims)}`;
-  const signature = createHmac('sha256', decodeApproovSecret(options.secret))
+  const signature = createHmac('sha256', approovSecretKey(options.secret))
     .update(signingInput)
     .digest('base64url');
   return `${signingInput}.${signature}`;

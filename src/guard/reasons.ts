@@ -1,3 +1,6 @@
+import { BINDING_FAILURES, type BindingFailure } from '../binding/token-binding.js';
+import type { TokenFailure } from '../token/token-failure.js';
+
 /**
  * Why a request was refused. Logged once per failure, never sent to the client.
  *
@@ -24,36 +27,20 @@
  *   message, or a WebSocket whose handshake request is not known.
  * - `internal_error`: an unexpected error; the request is refused all the same.
  */
-export type ApproovFailureReason =
+export type ApproovFailureReason = RequestFailure | TokenFailure | BindingFailure;
+
+/** Failures found before the token is checked, or outside every check. */
+type RequestFailure =
   | 'missing_token'
   | 'no_token_with_status'
   | 'status_instead_of_token'
   | 'duplicate_token'
-  | 'malformed_token'
-  | 'unsupported_algorithm'
-  | 'bad_signature'
-  | 'critical_header'
-  | 'missing_exp'
-  | 'invalid_exp'
-  | 'expired'
-  | 'invalid_nbf'
-  | 'not_yet_valid'
-  | 'missing_pay'
-  | 'invalid_pay'
-  | 'missing_binding_header'
-  | 'duplicate_binding_header'
-  | 'binding_mismatch'
   | 'unsupported_context'
   | 'internal_error';
 
 /** Failures of the token binding alone: the token itself is sound. */
-export const BINDING_FAILURES: ReadonlySet<ApproovFailureReason> = new Set<ApproovFailureReason>([
-  'missing_pay',
-  'invalid_pay',
-  'missing_binding_header',
-  'duplicate_binding_header',
-  'binding_mismatch',
-]);
+export const BINDING_FAILURE_REASONS: ReadonlySet<ApproovFailureReason> =
+  new Set<ApproovFailureReason>(BINDING_FAILURES);
 
 /** Failures that mean the app sent no token. */
 export const MISSING_TOKEN_FAILURES: ReadonlySet<ApproovFailureReason> =

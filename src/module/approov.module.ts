@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
-import { ApproovGuard } from './approov.guard.js';
-import { APPROOV_MODULE_OPTIONS, ApproovConfigurableModule } from './approov.module-definition.js';
-import { APPROOV_CONFIG, type ApproovConfig, resolveApproovConfig } from './approov.options.js';
+import { ApproovGuard } from '../guard/approov.guard.js';
 import {
   APPROOV_TRANSPORT_EXCEPTIONS,
   ApproovRefusals,
   loadTransportExceptions,
   type TransportExceptions,
-} from './approov.refusal.js';
-import { ApproovTokenVerifier } from './approov.verifier.js';
+} from '../guard/refusals.js';
+import { ApproovTokenVerifier } from '../token/token-verifier.js';
+import { APPROOV_MODULE_OPTIONS, ApproovConfigurableModule } from './module-definition.js';
+import { APPROOV_CONFIG, type ApproovConfig, resolveApproovConfig } from './options.js';
 
 /**
  * Provides `ApproovGuard` with the account secret. Import it once, in the root module, with
@@ -25,7 +25,11 @@ import { ApproovTokenVerifier } from './approov.verifier.js';
       useFactory: (config: ApproovConfig, exceptions: TransportExceptions) =>
         new ApproovRefusals(config, exceptions),
     },
-    ApproovTokenVerifier,
+    {
+      provide: ApproovTokenVerifier,
+      inject: [APPROOV_CONFIG],
+      useFactory: (config: ApproovConfig) => new ApproovTokenVerifier(config),
+    },
     ApproovGuard,
   ],
   exports: [APPROOV_CONFIG, ApproovTokenVerifier, ApproovRefusals, ApproovGuard],
