@@ -1,5 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { isHeaderName, readSingleHeader, REPEATED_HEADER } from './raw-headers.js';
+import {
+  isHeaderName,
+  readCombinedHeader,
+  readSingleHeader,
+  REPEATED_HEADER,
+} from './raw-headers.js';
 
 describe('readSingleHeader', () => {
   const raw = ['Host', 'localhost', 'APPROOV-TOKEN', 'abc', 'X-Device-Id', 'd1'];
@@ -30,5 +35,18 @@ describe('isHeaderName', () => {
   it('accepts RFC 9110 tokens only', () => {
     expect(['Approov-Token', 'x_device.id', "a!#$%&'*+-.^_`|~1"].every(isHeaderName)).toBe(true);
     expect(['', 'Approov Token', 'a:b', 'é', 'a\n', 42, undefined].some(isHeaderName)).toBe(false);
+  });
+});
+
+describe('readCombinedHeader', () => {
+  it('joins repeated fields in order with a comma and a space, each trimmed', () => {
+    const raw = ['Accept', ' a ', 'Host', 'h', 'ACCEPT', 'b', 'accept', ''];
+    expect(readCombinedHeader(raw, 'accept')).toBe('a, b, ');
+    expect(readCombinedHeader(raw, 'host')).toBe('h');
+  });
+
+  it('tells an absent field from an empty one', () => {
+    expect(readCombinedHeader(['X-Empty', ''], 'x-empty')).toBe('');
+    expect(readCombinedHeader(['X-Empty', ''], 'x-other')).toBeUndefined();
   });
 });

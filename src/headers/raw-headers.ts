@@ -22,6 +22,25 @@ export function readSingleHeader(
   return value;
 }
 
+/**
+ * All the values of the header `name` (lower case) in Node's `rawHeaders` list, each trimmed,
+ * joined with `, ` as RFC 9110 section 5.3 combines repeated fields; `undefined` when absent.
+ */
+export function readCombinedHeader(
+  rawHeaders: readonly string[],
+  name: string,
+): string | undefined {
+  let combined: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const field = rawHeaders[i];
+    if (field.length === name.length && field.toLowerCase() === name) {
+      const value = rawHeaders[i + 1].trim();
+      combined = combined === undefined ? value : `${combined}, ${value}`;
+    }
+  }
+  return combined;
+}
+
 /** Field names as RFC 9110 section 5.1 allows them: a `token`. */
 const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
