@@ -1,5 +1,10 @@
 export { ApproovGuard } from './guard/approov.guard.js';
-export { ApproovMode, ApproovTokenBinding, SkipApproov } from './guard/decorators.js';
+export {
+  ApproovMessageSigning,
+  ApproovMode,
+  ApproovTokenBinding,
+  SkipApproov,
+} from './guard/decorators.js';
 export type { ApproovResultEvent, ApproovTransport } from './guard/events.js';
 export { ApproovClaims, ApproovVerified } from './guard/param-decorators.js';
 export type { ApproovFailureReason } from './guard/reasons.js';
@@ -10,6 +15,10 @@ export {
 } from './guard/request.js';
 export { ApproovModule } from './module/approov.module.js';
 export { ApproovConfigError } from './module/config-error.js';
+export type {
+  ApproovMessageSigningOptions,
+  ApproovMessageSigningRouteOptions,
+} from './module/message-signing-options.js';
 export {
   APPROOV_MODULE_OPTIONS,
   type ApproovModuleAsyncOptions,
@@ -21,4 +30,5 @@ export {
   type ApproovLogLevel,
   type ApproovModuleOptions,
 } from './module/options.js';
+export type { ApproovSignatureLabel } from './signing/message-verifier.js';
 export { ApproovTokenVerifier } from './token/token-verifier.js';

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { type ExecutionContext, HttpException, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { resolveApproovConfig } from '../module/options.js';
+import { MessageSignatureVerifier } from '../signing/message-verifier.js';
 import { generateApproovSecret, mintApproovToken } from '../testing/index.js';
 import { ApproovTokenVerifier } from '../token/token-verifier.js';
 import { ApproovGuard } from './approov.guard.js';
@@ -14,6 +15,7 @@ const guard = new ApproovGuard(
   config,
   new ApproovTokenVerifier(config),
   new ApproovRefusals(config, {}),
+  new MessageSignatureVerifier(undefined, 0),
 );
 function handler() {}
 class Target {}

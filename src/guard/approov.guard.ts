@@ -9,25 +9,16 @@ import { Reflector } from '@nestjs/core';
 import { checkBinding } from '../binding/token-binding.js';
 import { readSingleHeader, REPEATED_HEADER } from '../headers/raw-headers.js';
 import { APPROOV_CONFIG, type ApproovConfig } from '../module/options.js';
-import { ApproovTokenVerifier } from '../token/token-verifier.js';
 import {
-  APPROOV_MODE,
-  APPROOV_SKIP,
-  APPROOV_TOKEN_BINDING,
-  type ApproovMode,
-} from './decorators.js';
+  type MessageSigningPolicy,
+  MessageSignatureVerifier,
+} from '../signing/message-verifier.js';
+import { ApproovTokenVerifier } from '../token/token-verifier.js';
 import type { ApproovResultEvent } from './events.js';
-import { type ApproovFailureReason, BINDING_FAILURE_REASONS } from './reasons.js';
+import { type ApproovFailureReason, SOUND_TOKEN_FAILURES } from './reasons.js';
 import { ApproovRefusals } from './refusals.js';
+import { readRoutePolicy, type RoutePolicy } from './route-policy.js';
 import { ApproovExchange, transportOf } from './request.js';
-
-/** What the decorators say of one handler, read once. */
-interface RoutePolicy {
-  readonly skip: boolean;
-  /** Lower-case binding header names, in order; empty when the route does not bind. */
-  readonly binding: readonly string[];
-  readonly mode: ApproovMode;
-}
 
 const APPROOV_STATUS = 'approov-status';
 const APPROOV_TRACE_ID = 'approov-traceid';
@@ -45,12 +36,16 @@ const SDK_STATUS_WORD = /^[A-Z][A-Z_]{1,63}$/;
 export class ApproovGuard implements CanActivate {
   private readonly logger = new Logger(ApproovGuard.name);
   private readonly policies = new WeakMap<object, RoutePolicy>();
+  /** The signature verdict of each WebSocket's handshake: it is signed once, not per message. */
+  private readonly handshakes = new WeakMap<object, ApproovFailureReason | 'valid'>();
+  private rawBodyMissingLogged = false;
 
   constructor(
     private readonly reflector: Reflector,
     @Inject(APPROOV_CONFIG) private readonly config: ApproovConfig,
     private readonly verifier: ApproovTokenVerifier,
     private readonly refusals: ApproovRefusals,
+    private readonly signatures: MessageSignatureVerifier,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -82,7 +77,7 @@ export class ApproovGuard implements CanActivate {
     const monitored = reason !== undefined && policy.mode === 'monitor';
     if (carrier !== undefined) {
       // Assigned on every check: a WebSocket client carries them from one message to the next.
-      const exposed = reason === undefined || (monitored && BINDING_FAILURE_REASONS.has(reason));
+      const exposed = reason === undefined || (monitored && SOUND_TOKEN_FAILURES.has(reason));
       carrier.approovClaims = exposed ? exchange.claims : undefined;
       carrier.approovVerified = reason === undefined;
     }
@@ -113,8 +108,36 @@ export class ApproovGuard implements CanActivate {
       this.verifier.check(token, exchange) ??
       (policy.binding.length > 0
         ? checkBinding(exchange.claims!, rawHeaders, policy.binding, this.config.allowMissingPay)
-        : undefined)
+        : undefined) ??
+      (policy.signing !== undefined ? this.checkSignatures(exchange, policy.signing) : undefined)
     );
+  }
+
+  /**
+   * Checks the message signatures of a request whose token and binding passed. A WebSocket's
+   * handshake is what the client signed: its verdict holds for every message.
+   */
+  private checkSignatures(
+    exchange: ApproovExchange,
+    policy: MessageSigningPolicy,
+  ): ApproovFailureReason | undefined {
+    const handshake = exchange.transport === 'ws' ? exchange.signedSource : undefined;
+    const known = handshake && this.handshakes.get(handshake);
+    if (known !== undefined) return known === 'valid' ? undefined : known;
+    const request = exchange.signedRequest(this.config.messageSigning.targetUri);
+    const failure =
+      request === undefined
+        ? 'unsupported_context'
+        : this.signatures.verify(request, exchange.claims!, policy, Date.now() / 1000);
+    if (failure === 'body_unavailable' && !this.rawBodyMissingLogged) {
+      this.rawBodyMissingLogged = true;
+      this.logger.error(
+        'Approov message signing needs the raw body of requests: create the app with ' +
+          'NestFactory.create(AppModule, { rawBody: true }); requests with a body are refused until then',
+      );
+    }
+    if (handshake !== undefined) this.handshakes.set(handshake, failure ?? 'valid');
+    return failure;
   }
 
   /** The token header's value or, on a WebSocket that allows it, the query parameter's. */
@@ -179,18 +202,12 @@ export class ApproovGuard implements CanActivate {
     this.logger[logLevel](line);
   }
 
+  /** The policy of the context's handler, read once. */
   private policyOf(context: ExecutionContext): RoutePolicy {
     const handler = context.getHandler();
     let policy = this.policies.get(handler);
     if (policy === undefined) {
-      const targets = [handler, context.getClass()];
-      const read = <T>(key: string): T | undefined =>
-        this.reflector.getAllAndOverride<T | undefined>(key, targets);
-      policy = {
-        skip: read<boolean>(APPROOV_SKIP) === true,
-        binding: read<readonly string[]>(APPROOV_TOKEN_BINDING) ?? this.config.tokenBinding,
-        mode: read<ApproovMode>(APPROOV_MODE) ?? this.config.mode,
-      };
+      policy = readRoutePolicy(this.reflector, this.config, handler, context.getClass());
       this.policies.set(handler, policy);
     }
     return policy;

@@ -1,10 +1,15 @@
 import { SetMetadata } from '@nestjs/common';
 import { ApproovConfigError } from '../module/config-error.js';
 import { normalizeHeaderNames } from '../module/header-names.js';
+import {
+  type ApproovMessageSigningRouteOptions,
+  checkRouteSigningOptions,
+} from '../module/message-signing-options.js';
 
 export const APPROOV_SKIP = 'approov:skip';
 export const APPROOV_TOKEN_BINDING = 'approov:token-binding';
 export const APPROOV_MODE = 'approov:mode';
+export const APPROOV_MESSAGE_SIGNING = 'approov:message-signing';
 
 /** `enforce` refuses failed requests; `monitor` reports them and lets them through. */
 export type ApproovMode = 'enforce' | 'monitor';
@@ -54,4 +59,19 @@ export function ApproovMode(mode: ApproovMode): ClassDecorator & MethodDecorator
     );
   }
   return SetMetadata(APPROOV_MODE, mode);
+}
+
+/**
+ * Sets message signing on a controller or handler: `@ApproovMessageSigning(false)` turns it off
+ * there; `@ApproovMessageSigning({ labels: ['account'] })` turns it on, or changes the settings
+ * it names, over the controller's and then the module's `messageSigning` (the handler's wins).
+ * Keys and `targetUri` are the module's only.
+ */
+export function ApproovMessageSigning(
+  settings: false | ApproovMessageSigningRouteOptions,
+): ClassDecorator & MethodDecorator {
+  return SetMetadata(
+    APPROOV_MESSAGE_SIGNING,
+    settings === false ? false : checkRouteSigningOptions(settings, '@ApproovMessageSigning()'),
+  );
 }

@@ -1,4 +1,5 @@
 import { BINDING_FAILURES, type BindingFailure } from '../binding/token-binding.js';
+import { SIGNING_FAILURES, type SigningFailure } from '../signing/signing-failure.js';
 import type { TokenFailure } from '../token/token-failure.js';
 
 /**
@@ -23,11 +24,34 @@ import type { TokenFailure } from '../token/token-failure.js';
  * - `missing_binding_header`, `duplicate_binding_header`: a binding header is absent or empty, or
  *   was sent more than once.
  * - `binding_mismatch`: `pay` is not the hash of the binding header values.
+ * - `missing_signature`: a required message signature (`install`, `account`) is not in both
+ *   `Signature-Input` and `Signature`, or either field is absent.
+ * - `malformed_signature`: the signature fields are not RFC 9651 dictionaries, a label's member
+ *   has the wrong type, a covered component is repeated, unknown or has unknown parameters, or
+ *   an install signature is not the 64 bytes of raw `r||s` (a DER signature, for example).
+ * - `signature_params_invalid`: `alg` absent or not the label's, `created` absent or not an
+ *   integer, `expires` before `created`, or a parameter other than `alg`, `created`, `expires`,
+ *   `keyid`, `nonce`, `tag`.
+ * - `signature_expired`, `signature_not_yet_valid`: `created` older than `maxAgeSeconds` or
+ *   `expires` past; `created` in the future (each give or take `clockToleranceSeconds`).
+ * - `signature_component_missing`: a component the route requires is not covered, or a covered
+ *   component is absent from the request.
+ * - `signature_mismatch`: the signature does not verify.
+ * - `missing_ipk`, `invalid_ipk`: the token has no `ipk` for an install signature, or not an EC
+ *   P-256 public key.
+ * - `mskid_mismatch`: the token's `mskid` is not the configured `accountKeyId`.
+ * - `content_digest_missing`: the request has a body but its signature does not cover
+ *   `content-digest`.
+ * - `content_digest_invalid`, `content_digest_mismatch`: `Content-Digest` is not a dictionary of
+ *   digests with at least one known algorithm (`sha-256`, `sha-512`); a known one does not match
+ *   the body.
+ * - `body_unavailable`: the body must be checked but the app keeps no raw body: create the app
+ *   with `rawBody: true`.
  * - `unsupported_context`: the guard ran where there is no token to read: a microservice
  *   message, or a WebSocket whose handshake request is not known.
  * - `internal_error`: an unexpected error; the request is refused all the same.
  */
-export type ApproovFailureReason = RequestFailure | TokenFailure | BindingFailure;
+export type ApproovFailureReason = RequestFailure | TokenFailure | BindingFailure | SigningFailure;
 
 /** Failures found before the token is checked, or outside every check. */
 type RequestFailure =
@@ -38,9 +62,12 @@ type RequestFailure =
   | 'unsupported_context'
   | 'internal_error';
 
-/** Failures of the token binding alone: the token itself is sound. */
-export const BINDING_FAILURE_REASONS: ReadonlySet<ApproovFailureReason> =
-  new Set<ApproovFailureReason>(BINDING_FAILURES);
+/**
+ * Failures of a sound token's binding or message signatures: monitor mode still exposes the
+ * token's claims.
+ */
+export const SOUND_TOKEN_FAILURES: ReadonlySet<ApproovFailureReason> =
+  new Set<ApproovFailureReason>([...BINDING_FAILURES, ...SIGNING_FAILURES]);
 
 /** Failures that mean the app sent no token. */
 export const MISSING_TOKEN_FAILURES: ReadonlySet<ApproovFailureReason> =

@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { ExecutionContext } from '@nestjs/common';
+import { readCombinedHeader } from '../headers/raw-headers.js';
+import { declaresBody, normalizeAuthority, type SignedRequest } from '../signing/signed-request.js';
 import type { ApproovClaims } from '../token/claims.js';
 import type { ApproovTransport } from './events.js';
 import type { ApproovFailureReason } from './reasons.js';
@@ -29,6 +31,7 @@ interface RawRequest {
   readonly rawHeaders: readonly string[];
   readonly method?: string;
   readonly url?: string;
+  readonly socket?: object;
 }
 
 /**
@@ -45,6 +48,11 @@ interface Carrier extends ApproovRequest, Partial<RawRequest> {
   readonly connectionParams?: unknown;
   readonly route?: { readonly path?: string };
   readonly routeOptions?: { readonly url?: string };
+  /** Express's and Fastify's scheme and host, after their trust-proxy settings. */
+  readonly protocol?: unknown;
+  readonly host?: unknown;
+  /** The body's bytes, kept by Nest's `rawBody: true`. */
+  readonly rawBody?: unknown;
 }
 
 interface GraphQLInfo {
@@ -92,6 +100,23 @@ export function transportOf(context: ExecutionContext): ApproovTransport {
   return type === 'http' || type === 'graphql' || type === 'ws' ? type : 'rpc';
 }
 
+const EMPTY_BODY = Buffer.alloc(0);
+
+const ABSOLUTE_URI = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^#]*)$/;
+
+/** The scheme, authority and request target of an absolute URI, as `targetUri` returns it. */
+function splitTargetUri(uri: unknown): { scheme: string; authority: string; target: string } {
+  const parts = typeof uri === 'string' ? ABSOLUTE_URI.exec(uri) : null;
+  // The app's own function is wrong: the guard refuses the request as an internal error.
+  if (parts === null) throw new TypeError('messageSigning.targetUri returned no absolute URI');
+  const [, scheme, authority, rest] = parts;
+  return {
+    scheme: scheme.toLowerCase(),
+    authority,
+    target: rest.startsWith('/') ? rest : `/${rest}`,
+  };
+}
+
 /** Header names and values of an object, alternating like `rawHeaders`; non-text values left out. */
 function entriesAsRawHeaders(params: object): string[] {
   const raw: string[] = [];
@@ -136,6 +161,50 @@ export class ApproovExchange {
   /** Reads the request of `context`. */
   static of(context: ExecutionContext): ApproovExchange {
     return new ApproovExchange(context, transportOf(context), carrierOf(context));
+  }
+
+  /** The object behind the signed request: the HTTP request, or a WebSocket's handshake. */
+  get signedSource(): object | undefined {
+    return this.raw;
+  }
+
+  /**
+   * The request as RFC 9421 signs it: the HTTP request, or the handshake of a WebSocket.
+   * `targetUri`, when the app gives it, says the URL the client used; otherwise the scheme and
+   * host are Express's or Fastify's (which apply the app's trust-proxy setting) or, on a
+   * WebSocket, the socket's and the `Host` header's. `undefined` when there is no HTTP request.
+   */
+  signedRequest(targetUri?: (request: unknown) => string): SignedRequest | undefined {
+    const { raw, carrier } = this;
+    const { rawHeaders, method, url } = raw ?? {};
+    if (rawHeaders === undefined || method === undefined || url === undefined) return undefined;
+    const adapterRequest =
+      this.transport !== 'ws' &&
+      typeof carrier?.protocol === 'string' &&
+      typeof carrier.host === 'string'
+        ? carrier
+        : undefined;
+    let scheme: string;
+    let authority: string;
+    let target = url;
+    if (targetUri !== undefined) {
+      ({ scheme, authority, target } = splitTargetUri(targetUri(adapterRequest ?? raw)));
+    } else if (adapterRequest !== undefined) {
+      scheme = (adapterRequest.protocol as string).toLowerCase();
+      authority = adapterRequest.host as string;
+    } else {
+      scheme = raw?.socket !== undefined && 'encrypted' in raw.socket ? 'https' : 'http';
+      authority = readCombinedHeader(rawHeaders, 'host') ?? '';
+    }
+    const { rawBody } = carrier ?? {};
+    return {
+      method,
+      scheme,
+      authority: normalizeAuthority(scheme, authority),
+      target,
+      rawHeaders,
+      body: Buffer.isBuffer(rawBody) ? rawBody : declaresBody(rawHeaders) ? undefined : EMPTY_BODY,
+    };
   }
 
   /** The HTTP method, or `WS` / `RPC`. */

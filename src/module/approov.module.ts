@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { ApproovGuard } from '../guard/approov.guard.js';
 import {
   APPROOV_TRANSPORT_EXCEPTIONS,
@@ -6,9 +7,11 @@ import {
   loadTransportExceptions,
   type TransportExceptions,
 } from '../guard/refusals.js';
+import { MessageSignatureVerifier } from '../signing/message-verifier.js';
 import { ApproovTokenVerifier } from '../token/token-verifier.js';
 import { APPROOV_MODULE_OPTIONS, ApproovConfigurableModule } from './module-definition.js';
 import { APPROOV_CONFIG, type ApproovConfig, resolveApproovConfig } from './options.js';
+import { ApproovRouteCheck } from './route-check.js';
 
 /**
  * Provides `ApproovGuard` with the account secret. Import it once, in the root module, with
@@ -16,6 +19,7 @@ import { APPROOV_CONFIG, type ApproovConfig, resolveApproovConfig } from './opti
  * unless `isGlobal: false`. Bad options stop the app at startup.
  */
 @Module({
+  imports: [DiscoveryModule],
   providers: [
     { provide: APPROOV_CONFIG, inject: [APPROOV_MODULE_OPTIONS], useFactory: resolveApproovConfig },
     { provide: APPROOV_TRANSPORT_EXCEPTIONS, useFactory: loadTransportExceptions },
@@ -30,8 +34,21 @@ import { APPROOV_CONFIG, type ApproovConfig, resolveApproovConfig } from './opti
       inject: [APPROOV_CONFIG],
       useFactory: (config: ApproovConfig) => new ApproovTokenVerifier(config),
     },
+    {
+      provide: MessageSignatureVerifier,
+      inject: [APPROOV_CONFIG],
+      useFactory: (config: ApproovConfig) =>
+        new MessageSignatureVerifier(config.messageSigning.accountKey, config.cacheSize),
+    },
+    ApproovGuard,
+    ApproovRouteCheck,
+  ],
+  exports: [
+    APPROOV_CONFIG,
+    ApproovTokenVerifier,
+    MessageSignatureVerifier,
+    ApproovRefusals,
     ApproovGuard,
   ],
-  exports: [APPROOV_CONFIG, ApproovTokenVerifier, ApproovRefusals, ApproovGuard],
 })
 export class ApproovModule extends ApproovConfigurableModule {}

@@ -6,6 +6,12 @@ import { isHeaderName } from '../headers/raw-headers.js';
 import { decodeApproovSecret } from '../token/secret.js';
 import { ApproovConfigError } from './config-error.js';
 import { normalizeHeaderNames } from './header-names.js';
+import {
+  type ApproovMessageSigningOptions,
+  checkAccountKeyFor,
+  resolveMessageSigning,
+  type ResolvedMessageSigning,
+} from './message-signing-options.js';
 
 /** Log levels of Nest's `Logger` that the failure line can use. */
 export type ApproovLogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
@@ -101,6 +107,14 @@ export interface ApproovModuleOptions {
    * @default 10000
    */
   cacheSize?: number;
+  /**
+   * Requires Approov's RFC 9421 message signatures on every protected route (routes override it
+   * with `@ApproovMessageSigning()`): the signature ties the token to one method, URL, set of
+   * headers, body and moment. Needs `rawBody: true` for requests with a body. See
+   * docs/message-signing.md.
+   * @default none: no signature is checked
+   */
+  messageSigning?: ApproovMessageSigningOptions;
 }
 
 /** The options as the guard uses them: checked, decoded and normalised once, at startup. */
@@ -125,7 +139,9 @@ export interface ApproovConfig {
   /** Empty when there is none. */
   readonly tokenPrefix: string;
   readonly allowQueryToken?: string;
+  /** Also bounds the cache of parsed installation keys. */
   readonly cacheSize: number;
+  readonly messageSigning: ResolvedMessageSigning;
 }
 
 /** Injection token of the resolved `ApproovConfig`. */
@@ -147,6 +163,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ApproovModuleOptions>([
   'tokenPrefix',
   'allowQueryToken',
   'cacheSize',
+  'messageSigning',
 ]);
 
 const MODES: readonly ApproovMode[] = ['enforce', 'monitor'];
@@ -211,6 +228,7 @@ export function resolveApproovConfig(options: ApproovModuleOptions): ApproovConf
     tokenPrefix = '',
     allowQueryToken,
     cacheSize = 10_000,
+    messageSigning,
   } = options;
   if (!isHeaderName(tokenHeader)) {
     throw new ApproovConfigError(
@@ -308,6 +326,8 @@ export function resolveApproovConfig(options: ApproovModuleOptions): ApproovConf
       'It defaults to 10000; 0 turns the cache off.',
     );
   }
+  const signing = resolveMessageSigning(messageSigning);
+  checkAccountKeyFor(signing.policy, signing, 'messageSigning.labels');
   return {
     key: approovSecretKey(options.secret),
     tokenHeader: lowerTokenHeader,
@@ -323,5 +343,6 @@ export function resolveApproovConfig(options: ApproovModuleOptions): ApproovConf
     tokenPrefix,
     allowQueryToken,
     cacheSize,
+    messageSigning: signing,
   };
 }
