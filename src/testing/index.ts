@@ -1,6 +1,17 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  sign,
+} from 'node:crypto';
+import { type BareItem, type InnerList, type Item, serializeDictionary } from 'structured-headers';
 import { approovBindingHash } from '../binding/token-binding.js';
 import { approovSecretKey } from '../module/options.js';
+import { LABEL_ALGORITHMS } from '../signing/message-verifier.js';
+import { signatureBase } from '../signing/signature-base.js';
+import { normalizeAuthority, type SignedRequest } from '../signing/signed-request.js';
 
 export { approovBindingHash } from '../binding/token-binding.js';
 
@@ -53,4 +64,152 @@ export function mintApproovToken(options: MintApproovTokenOptions): string {
 /** A new random secret of 64 bytes in base64, like an Approov account's, for tests. */
 export function generateApproovSecret(): string {
   return randomBytes(64).toString('base64');
+}
+
+/** An installation key pair as an Approov SDK holds it: the private key, and the token's `ipk`. */
+export interface ApproovInstallKey {
+  readonly privateKey: KeyObject;
+  /** The public key as base64 DER SPKI, as Approov puts it in the token's `ipk` claim. */
+  readonly ipk: string;
+}
+
+/** A new EC P-256 installation key pair, for tests. */
+export function generateApproovInstallKey(): ApproovInstallKey {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return { privateKey, ipk: publicKey.export({ format: 'der', type: 'spki' }).toString('base64') };
+}
+
+/** What `signApproovRequest()` signs. */
+export interface SignApproovRequestOptions {
+  /** The account secret: the request's token is minted with it. */
+  secret: string;
+  method: string;
+  /** The URL the client calls, as the signature's `@target-uri` covers it. */
+  url: string;
+  /** Headers to send and sign besides the ones this adds. */
+  headers?: Record<string, string>;
+  /** The body, sent as is; `Content-Digest` (sha-256) and `Content-Length` are added for it. */
+  body?: string | Buffer;
+  /**
+   * The signatures to make: `install` with `installKey`, `account` with `accountKey`.
+   * @default ['install']
+   */
+  labels?: readonly ('install' | 'account')[];
+  /**
+   * The installation key pair; its `ipk` goes into the token.
+   * @default a new one
+   */
+  installKey?: ApproovInstallKey;
+  /** The account message-signing key, base64url; required for the `account` label. */
+  accountKey?: string;
+  /** Goes into the token as `mskid`. */
+  accountKeyId?: string;
+  /** Options of the minted token: lifetime, binding values, more claims. */
+  token?: Omit<MintApproovTokenOptions, 'secret' | 'now'>;
+  /**
+   * The clock, in milliseconds since the epoch: the token's and the signature's `created`.
+   * @default Date.now()
+   */
+  now?: number;
+}
+
+/** The headers of a signed request, and the key that signed it. */
+export interface SignedApproovRequest {
+  /** Every header to send: the given ones, `Approov-Token`, and the signature headers. */
+  readonly headers: Record<string, string>;
+  readonly installKey: ApproovInstallKey;
+}
+
+/** The headers Approov SDKs sign when a request has them, in the SDKs' order. */
+const SDK_SIGNED_HEADERS = [
+  'approov-traceid',
+  'approov-status',
+  'authorization',
+  'content-length',
+  'content-type',
+  'content-digest',
+];
+/** How long after `created` an SDK's signature expires. */
+const SDK_SIGNATURE_LIFETIME_SECONDS = 15;
+
+/**
+ * Mints a token and signs a request with RFC 9421 message signatures as Approov SDKs do, for an
+ * app's own e2e tests: `@method`, `@target-uri`, `approov-token`, then the SDK's headers that
+ * the request has, `created` now and `expires` 15 seconds later. Never use it outside tests.
+ */
+export function signApproovRequest(options: SignApproovRequestOptions): SignedApproovRequest {
+  const {
+    labels = ['install'],
+    installKey = generateApproovInstallKey(),
+    now = Date.now(),
+  } = options;
+  const token = mintApproovToken({
+    ...options.token,
+    secret: options.secret,
+    now,
+    claims: {
+      ipk: installKey.ipk,
+      ...(options.accountKeyId !== undefined && { mskid: options.accountKeyId }),
+      ...options.token?.claims,
+    },
+  });
+  const headers: Record<string, string> = { ...options.headers, 'Approov-Token': token };
+  if (options.body !== undefined && options.body.length > 0) {
+    const body = Buffer.from(options.body);
+    headers['Content-Length'] = String(body.length);
+    headers['Content-Digest'] = `sha-256=:${createHash('sha256').update(body).digest('base64')}:`;
+  }
+  const rawHeaders = Object.entries(headers).flat();
+  const present = new Set(Object.keys(headers).map((name) => name.toLowerCase()));
+  const components = [
+    '@method',
+    '@target-uri',
+    'approov-token',
+    ...SDK_SIGNED_HEADERS.filter((name) => present.has(name)),
+  ];
+  const created = Math.floor(now / 1000);
+  const url = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)([^#]*)$/i.exec(options.url);
+  if (url === null) throw new TypeError('signApproovRequest: url must be an absolute URL');
+  const scheme = url[1].toLowerCase();
+  const request: SignedRequest = {
+    method: options.method,
+    scheme,
+    authority: normalizeAuthority(scheme, url[2]),
+    target: url[3] || '/',
+    rawHeaders,
+    body: undefined,
+  };
+  const inputs = new Map<string, InnerList>();
+  const signatures = new Map<string, Item>();
+  for (const label of labels) {
+    const params = new Map<string, BareItem>([
+      ['alg', LABEL_ALGORITHMS[label]],
+      ['created', created],
+      ['expires', created + SDK_SIGNATURE_LIFETIME_SECONDS],
+    ]);
+    const input: InnerList = [components.map((name) => [name, new Map()]), params];
+    const base = signatureBase(request, input);
+    if (typeof base !== 'string') throw new TypeError(`signApproovRequest: ${base.failure}`);
+    inputs.set(label, input);
+    signatures.set(label, [signWith(label, base, installKey, options.accountKey), new Map()]);
+  }
+  headers['Signature-Input'] = serializeDictionary(inputs);
+  headers['Signature'] = serializeDictionary(signatures);
+  return { headers, installKey };
+}
+
+function signWith(
+  label: 'install' | 'account',
+  base: string,
+  installKey: ApproovInstallKey,
+  accountKey: string | undefined,
+): Buffer {
+  const data = Buffer.from(base, 'latin1');
+  if (label === 'install') {
+    return sign('sha256', data, { key: installKey.privateKey, dsaEncoding: 'ieee-p1363' });
+  }
+  if (accountKey === undefined) {
+    throw new TypeError('signApproovRequest: the account label needs accountKey');
+  }
+  return createHmac('sha256', Buffer.from(accountKey, 'base64url')).update(data).digest();
 }

@@ -52,6 +52,9 @@ export const logs = new CapturingLogger();
 
 export type Headers = Record<string, string | readonly string[]>;
 
+/** The methods `sendRaw()` sends. */
+export type HttpVerb = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
 /**
  * Records each handler as Nest is about to call it, for apps whose handlers do not record
  * themselves (the sample app): interceptors run after the guards, right before the handler.
@@ -70,6 +73,10 @@ export interface StartOptions {
   recordHandlers?: boolean;
   /** Configures the app before it listens, such as to set its WebSocket adapter. */
   configure?: (app: INestApplication) => void;
+  /** Keep each request's raw body, as message signing needs (Nest's `rawBody`). */
+  rawBody?: boolean;
+  /** Fastify's `trustProxy` (Express's `trust proxy` is set in `configure`). */
+  trustProxy?: boolean;
 }
 
 /** A Nest app listening on loopback, on one adapter. */
@@ -82,13 +89,22 @@ export class TestApp {
   static async start(
     adapter: AdapterName,
     metadata: ModuleMetadata,
-    { override = (builder) => builder, recordHandlers = false, configure }: StartOptions = {},
+    {
+      override = (builder) => builder,
+      recordHandlers = false,
+      configure,
+      rawBody = false,
+      trustProxy = false,
+    }: StartOptions = {},
   ): Promise<TestApp> {
     const moduleRef = await override(Test.createTestingModule(metadata).setLogger(logs)).compile();
     const app =
       adapter === 'fastify'
-        ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter())
-        : moduleRef.createNestApplication(new ExpressAdapter());
+        ? moduleRef.createNestApplication<NestFastifyApplication>(
+            new FastifyAdapter({ trustProxy }),
+            { rawBody },
+          )
+        : moduleRef.createNestApplication(new ExpressAdapter(), { rawBody });
     app.useLogger(logs);
     if (recordHandlers) app.useGlobalInterceptors(new HandlerRecorder());
     configure?.(app);
@@ -119,6 +135,26 @@ export class TestApp {
   /** Sends POST `path` with `headers` and a JSON `body`. */
   post(path: string, body: object, headers: Headers = {}): Promise<Response> {
     return this.send('post', path, headers, body);
+  }
+
+  /**
+   * Sends `method` `path` with `headers` in order (a name given twice is sent twice) and `body`
+   * as raw text, for requests whose every byte a signature covers.
+   */
+  sendRaw(
+    method: HttpVerb,
+    path: string,
+    headers: readonly (readonly [string, string])[],
+    body?: string | Buffer,
+  ): Promise<Response> {
+    handlerCalls.length = 0;
+    logs.clear();
+    const grouped: Record<string, string[]> = {};
+    for (const [name, value] of headers) (grouped[name] ??= []).push(value);
+    const pending = request(this.url)
+      [method](path)
+      .set(grouped as unknown as Headers);
+    return body === undefined ? pending : pending.send(body);
   }
 
   /** The app's address, such as `http://127.0.0.1:34567`. */
