@@ -151,9 +151,10 @@ export class TestApp {
     logs.clear();
     const grouped: Record<string, string[]> = {};
     for (const [name, value] of headers) (grouped[name] ??= []).push(value);
+    // An array is sent as repeated lines, as in `get()`.
     const pending = request(this.url)
       [method](path)
-      .set(grouped as unknown as Headers);
+      .set(grouped as Record<string, string[]>);
     return body === undefined ? pending : pending.send(body);
   }
 
