@@ -151,10 +151,16 @@ export class TestApp {
     logs.clear();
     const grouped: Record<string, string[]> = {};
     for (const [name, value] of headers) (grouped[name] ??= []).push(value);
-    // An array is sent as repeated lines, as in `get()`.
+    // An array is sent as repeated lines, as in `get()`; superagent reads single values as text.
+    const fields = Object.fromEntries(
+      Object.entries(grouped).map(([name, values]) => [
+        name,
+        values.length === 1 ? values[0] : values,
+      ]),
+    );
     const pending = request(this.url)
       [method](path)
-      .set(grouped as Record<string, string[]>);
+      .set(fields as Record<string, string>);
     return body === undefined ? pending : pending.send(body);
   }
 
