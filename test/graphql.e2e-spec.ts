@@ -10,6 +10,7 @@ import {
   ApproovTokenBinding,
   SkipApproov,
 } from 'nestjs-approov';
+import { signApproovRequest } from 'nestjs-approov/testing';
 import WebSocket from 'ws';
 import { ADAPTERS, expectNoTokenLogged, handlerCalls, logs, TestApp } from './support/test-app.js';
 import { header, mint, SECRET } from './support/tokens.js';
@@ -183,3 +184,54 @@ describe.each(ADAPTERS)('GraphQL with Apollo (%s)', (adapter) => {
     });
   });
 });
+
+describe.each(ADAPTERS)('GraphQL over HTTP with message signing (%s)', (adapter) => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await TestApp.start(
+      adapter,
+      {
+        imports: [
+          ApproovModule.forRoot({ secret: SECRET, messageSigning: { labels: ['install'] } }),
+          GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, typeDefs }),
+        ],
+        providers: [ThingsResolver, { provide: APP_GUARD, useExisting: ApproovGuard }],
+      },
+      { rawBody: true },
+    );
+  });
+  afterAll(() => app.close());
+
+  const body = JSON.stringify({ query: '{ hello }' });
+  const signed = () =>
+    signApproovRequest({
+      secret: SECRET,
+      method: 'POST',
+      url: `${app.address}/graphql`,
+      headers: { 'Content-Type': 'application/json' },
+      body,
+      token: { claims: { did: 'device-3' } },
+    }).headers;
+
+  it('answers a signed query like any signed request', async () => {
+    const response = await app.sendRaw('post', '/graphql', Object.entries(signed()), body);
+    expect(response.body).toEqual({ data: { hello: 'hello device-3' } });
+    expect(handlerCalls).toEqual(['hello']);
+    expect(logs.lines).toEqual([]);
+  });
+
+  it('refuses an unsigned query, and a signed one whose body changed', async () => {
+    const unsigned = await query(app, body, {
+      ...header(mint()),
+      'Content-Type': 'application/json',
+    });
+    expectGraphQLRefused(unsigned, 'hello', 'missing_signature');
+    // As long as the signed one: Content-Length is signed too.
+    const changed = body.replace('{ hello }', '{hello  }');
+    const tampered = await app.sendRaw('post', '/graphql', Object.entries(signed()), changed);
+    expectGraphQLRefused(tampered, 'hello', 'content_digest_mismatch');
+  });
+});
+
+const query = (app: TestApp, body: string, headers: Record<string, string>) =>
+  app.sendRaw('post', '/graphql', Object.entries(headers), body);

@@ -2,14 +2,17 @@
 /**
  * `npx nestjs-approov <command>`: mint example tokens, check a token with the guard's own rules,
  * and compute binding hashes, as Approov's CLI does with `approov token -genExample`, `-check`
- * and `-setDataHashInToken`.
+ * and `-setDataHashInToken`; and sign a request with message signatures as Approov SDKs do.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { approovBindingHash, checkBinding } from '../binding/token-binding.js';
 import type { ApproovFailureReason } from '../guard/reasons.js';
+import { isHeaderName } from '../headers/raw-headers.js';
 import { resolveApproovConfig } from '../module/options.js';
-import { mintApproovToken } from '../testing/index.js';
+import { type ApproovSignatureLabel, LABEL_ALGORITHMS } from '../signing/message-verifier.js';
+import { mintApproovToken, signApproovRequest } from '../testing/index.js';
+import { decodeBase64 } from '../token/base64.js';
 import { ApproovTokenVerifier, type ClaimsSink } from '../token/token-verifier.js';
 
 /** Exit codes: the token is valid, it is rejected, or the command was used wrongly. */
@@ -18,6 +21,9 @@ const REJECTED = 1;
 const USAGE = 2;
 
 class UsageError extends Error {}
+
+const SECRET_VARIABLE = 'APPROOV_BASE64_SECRET';
+const ACCOUNT_KEY_VARIABLE = 'APPROOV_ACCOUNT_MESSAGE_SIGNING_KEY';
 
 const SECRET_HELP =
   '  --secret <base64>   the account secret (default: $APPROOV_BASE64_SECRET, then ./.env)';
@@ -29,6 +35,7 @@ Commands:
   token            mint an example token
   check <token>    check a token with the guard's rules and show its claims
   hash <value>...  the pay claim that binds a token to these values
+  sign --url <url> sign a request as an Approov SDK does, and print a curl command that sends it
 
 Run nestjs-approov <command> --help for its options.
 Exit codes: 0 valid, 1 rejected, 2 usage error.`,
@@ -55,21 +62,50 @@ ${SECRET_HELP}
 
 Prints the pay claim for binding values, in order: base64 of SHA-256 of the trimmed values,
 concatenated.`,
+  sign: `Usage: nestjs-approov sign --url <url> [options]
+
+Signs a request as an Approov SDK does, and prints a curl command, on one line, that sends it: a
+new token carrying a new install key's ipk, Content-Length and Content-Digest for a body, and
+RFC 9421 Signature-Input and Signature headers over @method, @target-uri, approov-token and the
+headers an SDK signs. The signature expires 15 s after it is made (the guard allows 15 s more of
+clock drift): send it at once, for example with eval "$(npx nestjs-approov sign --url <url>)".
+
+${SECRET_HELP}
+  --url <url>         the absolute http(s) URL the client calls, as the signature covers it
+                      (required); percent-encode what is not printable ASCII
+  --method <method>   the HTTP method (default POST with --data, GET without)
+  --header <'Name: value'>  a header to send (repeatable); the signatures cover Authorization,
+                      Content-Type, Approov-TraceID and Approov-Status, as an SDK's do. With
+                      --data, give a Content-Type: curl's default one is sent unsigned
+  --data <body>       the body, sent byte for byte (curl --data-binary)
+  --label <label>     the signature to make, install (ECDSA, with the install key) or account
+                      (HMAC, with the account key); repeatable (default install)
+  --account-key <base64url>  the account message-signing key, for --label account (default:
+                      $APPROOV_ACCOUNT_MESSAGE_SIGNING_KEY, then ./.env); a key that starts
+                      with - is given as --account-key=<key>
+  --account-key-id <id>  put it in the token as mskid
+  --ttl <seconds>     the token's lifetime from now (default 300)`,
 };
 
-/** The secret from --secret, the environment, or a .env file in the current folder. */
-function secretFrom(flag: string | undefined): string {
-  if (flag !== undefined) return flag;
-  const fromEnvironment = process.env.APPROOV_BASE64_SECRET;
-  if (fromEnvironment) return fromEnvironment;
+/** The variable `name` from the environment, or from a .env file in the current folder. */
+function fromEnvironment(name: string): string | undefined {
+  const value = process.env[name];
+  if (value) return value;
   if (existsSync('.env')) {
     for (const line of readFileSync('.env', 'utf8').split(/\r?\n/)) {
-      const match = /^\s*(?:export\s+)?APPROOV_BASE64_SECRET\s*=\s*(.*?)\s*$/.exec(line);
+      const match = new RegExp(`^\\s*(?:export\\s+)?${name}\\s*=\\s*(.*?)\\s*$`).exec(line);
       if (match) return match[1].replace(/^(['"])(.*)\1$/, '$2');
     }
   }
+  return undefined;
+}
+
+/** The secret from --secret, the environment, or a .env file in the current folder. */
+function secretFrom(flag: string | undefined): string {
+  const secret = flag ?? fromEnvironment(SECRET_VARIABLE);
+  if (secret !== undefined) return secret;
   throw new UsageError(
-    'No secret: pass --secret, or set APPROOV_BASE64_SECRET in the environment or ./.env.',
+    `No secret: pass --secret, or set ${SECRET_VARIABLE} in the environment or ./.env.`,
   );
 }
 
@@ -189,7 +225,216 @@ function hash(args: string[]): number {
   return VALID;
 }
 
-const COMMANDS: Record<string, (args: string[]) => number> = { token, check, hash };
+/** Headers `sign` writes itself, or that would make curl send other bytes than those signed. */
+const HEADERS_SIGN_SETS: Readonly<Record<string, string>> = {
+  'approov-token': 'sign adds the token',
+  'content-length': 'sign adds it for --data',
+  'content-digest': 'sign adds it for --data',
+  'signature-input': 'sign adds it',
+  signature: 'sign adds it',
+  host: 'the host comes from --url',
+  'transfer-encoding': 'sign sends the body with a Content-Length',
+};
+
+/**
+ * The `--url`, checked so that curl sends what is signed: http or https, no user info (curl moves
+ * it to `Authorization`), no fragment (never sent), only printable ASCII, and a path of at least
+ * `/` (curl sends `/?q` for `?q`).
+ */
+function signedUrl(text: string): string {
+  const parts = /^(https?):\/\/([^/?#@]+)([/?][^#]*)?$/i.exec(text);
+  if (parts === null || !/^[\x21-\x7e]+$/.test(text)) {
+    throw new UsageError(
+      '--url wants an absolute http or https URL, without user:password@ or #fragment, and ' +
+        'with anything but printable ASCII percent-encoded: https://api.example.com/orders?id=7.',
+    );
+  }
+  const [, scheme, authority, target = '/'] = parts;
+  return `${scheme}://${authority}${target.startsWith('/') ? target : `/${target}`}`;
+}
+
+/** `--header 'Name: value'`s, by name as given; values trimmed as the server reads them. */
+function headersFrom(lines: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const seen = new Set<string>();
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    const name = line.slice(0, Math.max(colon, 0)).trim();
+    const value = line.slice(colon + 1).trim();
+    if (!isHeaderName(name) || value === '') {
+      throw new UsageError(
+        `--header wants 'Name: value' with a non-empty value, such as 'Content-Type: application/json'.`,
+      );
+    }
+    // Node rejects control characters; curl sends what the terminal wrote, in UTF-8.
+    if (/[\x00-\x1f\x7f]/.test(value)) {
+      throw new UsageError(`--header ${name}: a header value cannot hold control characters.`);
+    }
+    const lower = name.toLowerCase();
+    const reserved = HEADERS_SIGN_SETS[lower];
+    if (reserved !== undefined) throw new UsageError(`--header ${name}: ${reserved}.`);
+    if (seen.has(lower)) throw new UsageError(`--header ${name} is given twice: give it once.`);
+    seen.add(lower);
+    // The signature covers the bytes the server receives, which Node reads one per character.
+    headers[name] = Buffer.from(value, 'utf8').toString('latin1');
+  }
+  return headers;
+}
+
+/** The `--label`s, in order, once each; `install` when none is given. */
+function labelsFrom(given: readonly string[]): ApproovSignatureLabel[] {
+  const known = Object.keys(LABEL_ALGORITHMS);
+  for (const label of given) {
+    if (!known.includes(label)) {
+      throw new UsageError(`--label wants ${known.join(' or ')}, not "${label}".`);
+    }
+  }
+  if (new Set(given).size !== given.length) throw new UsageError('--label: give each label once.');
+  return given.length === 0 ? ['install'] : (given as ApproovSignatureLabel[]);
+}
+
+/** HMAC-SHA256 wants a key of at least its output size, as `ApproovModule` requires. */
+const MIN_ACCOUNT_KEY_BYTES = 32;
+
+/** The account key from --account-key, the environment or ./.env, checked but never quoted. */
+function accountKeyFrom(flag: string | undefined): string {
+  const key = (flag ?? fromEnvironment(ACCOUNT_KEY_VARIABLE))?.trim();
+  if (key === undefined || key === '') {
+    throw new UsageError(
+      `--label account needs the account message-signing key: pass --account-key, or set ` +
+        `${ACCOUNT_KEY_VARIABLE} in the environment or ./.env ` +
+        '(`approov secret -messageSigningKey get-base64url` prints it).',
+    );
+  }
+  const where = flag === undefined ? ACCOUNT_KEY_VARIABLE : '--account-key';
+  const bytes = decodeBase64(key);
+  if (typeof bytes === 'string') throw new UsageError(`${where} ${bytes}.`);
+  if (bytes.length < MIN_ACCOUNT_KEY_BYTES) {
+    throw new UsageError(
+      `${where} decodes to ${bytes.length} bytes; the account key has at least ${MIN_ACCOUNT_KEY_BYTES}.`,
+    );
+  }
+  return key;
+}
+
+/**
+ * `value` as one shell word: single-quoted, a `'` written `'\''`; a value with control characters
+ * (a body with new lines) in ANSI-C quotes, `$'...'` (bash, zsh, ksh), so the command stays one
+ * line.
+ */
+function shellQuote(value: string): string {
+  if (!/[\x00-\x1f\x7f]/.test(value)) return `'${value.replace(/'/g, `'\\''`)}'`;
+  const escaped = value.replace(/[\\'\x00-\x1f\x7f]/g, (char) => {
+    switch (char) {
+      case '\\':
+        return '\\\\';
+      case "'":
+        return "\\'";
+      case '\n':
+        return '\\n';
+      case '\r':
+        return '\\r';
+      case '\t':
+        return '\\t';
+      default:
+        return `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`;
+    }
+  });
+  return `$'${escaped}'`;
+}
+
+/** A one-line curl command that sends exactly the bytes that were signed (`method` is a token). */
+function curlCommand(
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+): string {
+  const words = ['curl', '-i'];
+  // Brackets and braces are curl's URL globbing; dot segments curl would squash.
+  if (/[[\]{}]/.test(url)) words.push('--globoff');
+  const path = url.replace(/^[a-z]+:\/\/[^/]*/i, '').split('?')[0];
+  if (/\/\.\.?(?:\/|$)/.test(path)) words.push('--path-as-is');
+  words.push('-X', method, shellQuote(url));
+  for (const [name, value] of Object.entries(headers)) {
+    // Back from the bytes the server reads to the text the terminal writes.
+    words.push('-H', shellQuote(`${name}: ${Buffer.from(value, 'latin1').toString('utf8')}`));
+  }
+  if (body !== undefined) {
+    // --data-binary reads a file for a body that starts with @; --data-raw never does.
+    words.push(body.startsWith('@') ? '--data-raw' : '--data-binary', shellQuote(body));
+  }
+  return words.join(' ');
+}
+
+function signRequest(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    options: {
+      secret: { type: 'string' },
+      url: { type: 'string' },
+      method: { type: 'string' },
+      header: { type: 'string', multiple: true },
+      data: { type: 'string' },
+      label: { type: 'string', multiple: true },
+      'account-key': { type: 'string' },
+      'account-key-id': { type: 'string' },
+      ttl: { type: 'string' },
+    },
+  });
+  if (values.url === undefined) {
+    throw new UsageError('sign wants --url <url>, the URL the request goes to.');
+  }
+  const url = signedUrl(values.url);
+  const method = (values.method ?? (values.data === undefined ? 'GET' : 'POST')).toUpperCase();
+  if (!/^[A-Z][A-Z0-9_-]*$/.test(method)) {
+    throw new UsageError('--method wants an HTTP method, such as POST.');
+  }
+  const headers = headersFrom(values.header ?? []);
+  const labels = labelsFrom(values.label ?? []);
+  const ttlSeconds = Number(values.ttl ?? 300);
+  if (!Number.isSafeInteger(ttlSeconds)) {
+    throw new UsageError('--ttl wants a whole number of seconds.');
+  }
+  const accountKeyId = values['account-key-id'];
+  if (accountKeyId === '') throw new UsageError('--account-key-id wants a key id.');
+  const accountKey = labels.includes('account') ? accountKeyFrom(values['account-key']) : undefined;
+  const { headers: signed } = signApproovRequest({
+    secret: secretFrom(values.secret),
+    method,
+    url,
+    headers,
+    body: values.data,
+    labels,
+    accountKey,
+    accountKeyId,
+    token: { ttlSeconds },
+  });
+  console.log(curlCommand(method, url, signed, values.data));
+  return VALID;
+}
+
+const COMMANDS: Record<string, (args: string[]) => number> = {
+  token,
+  check,
+  hash,
+  sign: signRequest,
+};
+
+/**
+ * The secrets `args` and the environment give: no message may quote them, even a message of
+ * code that does not know them.
+ */
+function secretsIn(args: readonly string[]): string[] {
+  const secrets = [process.env[SECRET_VARIABLE], process.env[ACCOUNT_KEY_VARIABLE]];
+  args.forEach((arg, index) => {
+    for (const flag of ['--secret', '--account-key']) {
+      if (arg === flag) secrets.push(args[index + 1]);
+      else if (arg.startsWith(`${flag}=`)) secrets.push(arg.slice(flag.length + 1));
+    }
+  });
+  return secrets.map((secret) => secret?.trim() ?? '').filter((secret) => secret.length >= 8);
+}
 
 /** Runs the CLI with `argv` (without node and the script) and returns the exit code. */
 function run(argv: readonly string[]): number {
@@ -211,7 +456,8 @@ function run(argv: readonly string[]): number {
     return handler(args);
   } catch (error) {
     // Bad flags, a missing or invalid secret: say what is wrong, never the secret itself.
-    const message = error instanceof Error ? error.message : String(error);
+    let message = error instanceof Error ? error.message : String(error);
+    for (const secret of secretsIn(args)) message = message.split(secret).join('<hidden>');
     console.error(`${message}\n\n${HELP[command]}`);
     return USAGE;
   }

@@ -48,6 +48,8 @@ interface Carrier extends ApproovRequest, Partial<RawRequest> {
   readonly connectionParams?: unknown;
   readonly route?: { readonly path?: string };
   readonly routeOptions?: { readonly url?: string };
+  /** Express's URL as received, before a mounted middleware (Apollo's) cut its path. */
+  readonly originalUrl?: unknown;
   /** Express's and Fastify's scheme and host, after their trust-proxy settings. */
   readonly protocol?: unknown;
   readonly host?: unknown;
@@ -186,7 +188,7 @@ export class ApproovExchange {
         : undefined;
     let scheme: string;
     let authority: string;
-    let target = url;
+    let target = typeof adapterRequest?.originalUrl === 'string' ? adapterRequest.originalUrl : url;
     if (targetUri !== undefined) {
       ({ scheme, authority, target } = splitTargetUri(targetUri(adapterRequest ?? raw)));
     } else if (adapterRequest !== undefined) {
