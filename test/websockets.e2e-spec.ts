@@ -17,6 +17,7 @@ import {
   attachApproovHandshake,
   SkipApproov,
 } from 'nestjs-approov';
+import { signApproovRequest } from 'nestjs-approov/testing';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
@@ -204,5 +205,66 @@ describe.each(COMBINATIONS)('WebSocket gateway (%s HTTP, %s)', (adapter, clientN
     const both = await connect({ ...header(token), query: { approov_token: token } });
     expect(await both.send('echo', 'q')).toBeNull();
     expect(logs.lines).toEqual([expect.stringContaining('rejected: duplicate_token')]);
+  });
+});
+
+describe.each(ADAPTERS)('WebSocket gateway with message signing (%s HTTP, ws)', (adapter) => {
+  let app: TestApp;
+  const clients: TestClient[] = [];
+  beforeAll(async () => {
+    app = await TestApp.start(
+      adapter,
+      {
+        imports: [
+          ApproovModule.forRoot({ secret: SECRET, messageSigning: { labels: ['install'] } }),
+        ],
+        providers: [EventsGateway],
+      },
+      { configure: (nest: INestApplication) => nest.useWebSocketAdapter(new WsAdapter(nest)) },
+    );
+  });
+  afterAll(async () => {
+    for (const client of clients) client.close();
+    await app.close();
+  });
+  const connect = async (headers: Record<string, string>) => {
+    const client = await wsClient(app.address, { headers });
+    clients.push(client);
+    logs.clear();
+    handlerCalls.length = 0;
+    return client;
+  };
+
+  it('verifies the signed handshake, and keeps its verdict for every message', async () => {
+    const { headers } = signApproovRequest({
+      secret: SECRET,
+      method: 'GET',
+      url: `${app.address}/`,
+      token: { claims: { did: 'device-7' } },
+    });
+    const client = await connect(headers);
+    expect(await client.send('echo', 'one')).toEqual({ data: 'one', did: 'device-7' });
+    expect(await client.send('echo', 'two')).toEqual({ data: 'two', did: 'device-7' });
+    expect(handlerCalls).toEqual(['echo', 'echo']);
+    expect(logs.lines).toEqual([]);
+  });
+
+  it('refuses every message of a handshake without a valid signature', async () => {
+    const client = await connect({ 'Approov-Token': mint() });
+    expect(await client.send('echo', 'one')).toBeNull();
+    expect(await client.send('echo', 'two')).toBeNull();
+    expect(handlerCalls).toEqual([]);
+    expect(logs.lines).toEqual([
+      expect.stringContaining('rejected: missing_signature (WS echo)'),
+      expect.stringContaining('rejected: missing_signature (WS echo)'),
+    ]);
+    const { headers } = signApproovRequest({
+      secret: SECRET,
+      method: 'GET',
+      url: `${app.address}/other`,
+    });
+    const elsewhere = await connect(headers);
+    expect(await elsewhere.send('echo', 'x')).toBeNull();
+    expect(logs.lines).toEqual([expect.stringContaining('rejected: signature_mismatch (WS echo)')]);
   });
 });
