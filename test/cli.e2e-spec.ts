@@ -1,11 +1,24 @@
 /** The real CLI, `dist/esm/cli/main.js` as `npm run build` emits it, run as a child process. */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { ApproovGuard, ApproovMessageSigning, ApproovModule } from 'nestjs-approov';
 import { generateApproovSecret } from 'nestjs-approov/testing';
+import {
+  ADAPTERS,
+  expectAccepted,
+  expectRefused,
+  type HttpVerb,
+  ran,
+  TestApp,
+} from './support/test-app.js';
 import { SECRET, vectors } from './support/tokens.js';
 
 const CLI = fileURLToPath(new URL('../dist/esm/cli/main.js', import.meta.url));
@@ -15,7 +28,9 @@ afterAll(() => rmSync(folder, { recursive: true, force: true }));
 /** Runs the CLI with `args`, without a secret in the environment unless `env` gives one. */
 function cli(args: string[], { env = {}, cwd = folder }: { env?: object; cwd?: string } = {}) {
   const environment: NodeJS.ProcessEnv = { ...process.env, ...env };
-  if (!('APPROOV_BASE64_SECRET' in env)) delete environment.APPROOV_BASE64_SECRET;
+  for (const name of ['APPROOV_BASE64_SECRET', 'APPROOV_ACCOUNT_MESSAGE_SIGNING_KEY']) {
+    if (!(name in env)) delete environment[name];
+  }
   const result = spawnSync(process.execPath, [CLI, ...args], {
     cwd,
     env: environment,
@@ -34,7 +49,7 @@ describe('nestjs-approov CLI', () => {
       code: 2,
       err: expect.stringContaining('Unknown command'),
     });
-    for (const command of ['token', 'check', 'hash']) {
+    for (const command of ['token', 'check', 'hash', 'sign']) {
       expect(cli([command, '--help'])).toMatchObject({
         code: 0,
         out: expect.stringContaining(`Usage: nestjs-approov ${command}`),
@@ -139,3 +154,242 @@ describe('nestjs-approov CLI', () => {
     });
   });
 });
+
+/** The account message-signing key of the app below, and its id (the token's `mskid`). */
+const ACCOUNT_KEY = randomBytes(32).toString('base64url');
+const ACCOUNT_KEY_ID = 'account-key-1';
+
+@Controller('signed')
+class SignedController {
+  @Post('install')
+  @HttpCode(200)
+  @ApproovMessageSigning({ labels: ['install'] })
+  install(@Body() body: unknown): object {
+    ran('install');
+    return { received: body };
+  }
+
+  @Get('install')
+  @ApproovMessageSigning({ labels: ['install'] })
+  read(): object {
+    return ran('read');
+  }
+
+  @Post('account')
+  @HttpCode(200)
+  @ApproovMessageSigning({ labels: ['account'] })
+  account(@Body() body: unknown): object {
+    ran('account');
+    return { received: body };
+  }
+}
+
+/** What curl sends for a printed command. */
+interface CurlRequest {
+  method: HttpVerb;
+  /** The request target, as written in the URL. */
+  path: string;
+  headers: [string, string][];
+  body?: string;
+}
+
+/** The arguments a printed command line gives curl, as bash parses it. */
+function curlArguments(line: string): string[] {
+  const { status, stdout } = spawnSync('bash', ['-c', `curl() { printf '%s\\0' "$@"; }\n${line}`], {
+    encoding: 'utf8',
+  });
+  expect(status).toBe(0);
+  return stdout.split('\0').slice(0, -1);
+}
+
+/** The request that curl makes of `args` (the options `sign` prints). */
+function curlRequest(args: readonly string[]): CurlRequest {
+  const request: CurlRequest = { method: 'get', path: '', headers: [] };
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index];
+    if (arg === '-X') request.method = args[++index].toLowerCase() as HttpVerb;
+    else if (arg === '-H') {
+      const header = args[++index];
+      const colon = header.indexOf(':');
+      // curl sends the UTF-8 bytes the terminal wrote; Node's client sends one per character.
+      const value = Buffer.from(header.slice(colon + 1).trim(), 'utf8').toString('latin1');
+      request.headers.push([header.slice(0, colon), value]);
+    } else if (arg === '--data-binary' || arg === '--data-raw') request.body = args[++index];
+    else if (/^https?:\/\//.test(arg)) request.path = arg.replace(/^https?:\/\/[^/]*/, '');
+    else expect(['-i', '--globoff', '--path-as-is']).toContain(arg);
+  }
+  return request;
+}
+
+/** Sends what a printed command sends. */
+const sendPrinted = (app: TestApp, line: string) => {
+  const { method, path, headers, body } = curlRequest(curlArguments(line));
+  return app.sendRaw(method, path, headers, body);
+};
+
+describe.each(ADAPTERS)('nestjs-approov sign (%s)', (adapter) => {
+  let app: TestApp;
+  /** Everything the CLI printed in these tests. */
+  const printed: string[] = [];
+  const sign = (args: string[], env: object = {}) => {
+    const result = cli(['sign', '--secret', SECRET, ...args], { env });
+    printed.push(result.out, result.err);
+    return result;
+  };
+  beforeAll(async () => {
+    app = await TestApp.start(
+      adapter,
+      {
+        imports: [
+          ApproovModule.forRoot({
+            secret: SECRET,
+            messageSigning: { accountKey: ACCOUNT_KEY, accountKeyId: ACCOUNT_KEY_ID },
+          }),
+        ],
+        controllers: [SignedController],
+        providers: [{ provide: APP_GUARD, useExisting: ApproovGuard }],
+      },
+      { rawBody: true },
+    );
+  });
+  afterAll(async () => {
+    await app.close();
+    // The token, the signatures and the errors, but never the secret or the account key.
+    const output = printed.join('\n');
+    expect(output).not.toContain(SECRET);
+    expect(output).not.toContain(ACCOUNT_KEY);
+  });
+
+  it('prints one curl line whose install signature, body included, the guard accepts', async () => {
+    const body = `{"note":"it's\nsigned, ünïcode too"}`;
+    const { code, out } = sign([
+      '--url',
+      `${app.address}/signed/install`,
+      '--header',
+      'Content-Type: application/json',
+      '--data',
+      body,
+    ]);
+    expect(code).toBe(0);
+    expect(out).toMatch(/^curl -i -X POST '[^\n]+\n$/);
+    const args = curlArguments(out);
+    const headerNames = curlRequest(args).headers.map(([name]) => name);
+    expect(headerNames).toEqual([
+      'Content-Type',
+      'Approov-Token',
+      'Content-Length',
+      'Content-Digest',
+      'Signature-Input',
+      'Signature',
+    ]);
+    expect(args.slice(-2)).toEqual(['--data-binary', body]);
+    const response = await sendPrinted(app, out);
+    expectAccepted(response, 'install');
+    expect(response.body).toEqual({ received: JSON.parse(body) });
+  });
+
+  it('signs a GET with its query, brackets and a header that needs quoting', async () => {
+    const { code, out } = sign([
+      '--url',
+      `${app.address}/signed/install?ids[]=1&q=a%20b`,
+      '--header',
+      "Authorization: Bearer it's-ü",
+    ]);
+    expect(code).toBe(0);
+    expect(out).toContain(' --globoff ');
+    expectAccepted(await sendPrinted(app, out), 'read');
+  });
+
+  it('makes the account signature with the key and key id, from the flags or the environment', async () => {
+    const url = `${app.address}/signed/account`;
+    const data = ['--header', 'Content-Type: application/json', '--data', '{"n":1}'];
+    const byFlags = sign([
+      '--url',
+      url,
+      ...data,
+      '--label',
+      'account',
+      '--account-key',
+      ACCOUNT_KEY,
+      '--account-key-id',
+      ACCOUNT_KEY_ID,
+    ]);
+    expect(byFlags.code).toBe(0);
+    expect(byFlags.out).toContain("'Signature: account=:");
+    expectAccepted(await sendPrinted(app, byFlags.out), 'account');
+    // Both signatures: each route checks the one it requires.
+    const both = ['--label', 'install', '--label', 'account', '--account-key-id', ACCOUNT_KEY_ID];
+    const env = { APPROOV_ACCOUNT_MESSAGE_SIGNING_KEY: ACCOUNT_KEY };
+    const byEnvironment = sign(['--url', url, ...data, ...both], env);
+    expectAccepted(await sendPrinted(app, byEnvironment.out), 'account');
+    const install = sign(['--url', `${app.address}/signed/install`, ...data, ...both], env);
+    expectAccepted(await sendPrinted(app, install.out), 'install');
+    // Without the key id, the token has no mskid.
+    const noKeyId = sign(['--url', url, ...data, '--label', 'account'], env);
+    expectRefused(await sendPrinted(app, noKeyId.out), 'mskid_mismatch');
+  });
+
+  it('signs for the URL given: another path is refused', async () => {
+    const { out } = sign(['--url', `${app.address}/signed/install?x=1`]);
+    const { headers } = curlRequest(curlArguments(out));
+    expectRefused(await app.sendRaw('get', '/signed/install?x=2', headers), 'signature_mismatch');
+  });
+
+  (hasCurl() ? it : it.skip)('prints a command that curl itself sends, accepted', async () => {
+    const { out } = sign([
+      '--url',
+      `${app.address}/signed/install`,
+      '--header',
+      'Content-Type: application/json',
+      '--data',
+      `{"note":"it's sent by curl"}`,
+    ]);
+    const { stdout } = await promisify(execFile)('bash', ['-c', `${out.trim()} --silent`]);
+    expect(stdout).toMatch(/^HTTP\/1\.1 200 /);
+    expect(stdout).toContain(`{"received":{"note":"it's sent by curl"}}`);
+  });
+
+  it('explains wrong usage with exit code 2, without echoing the secret or the account key', () => {
+    expect(sign([])).toMatchObject({ code: 2, err: expect.stringContaining('sign wants --url') });
+    const url = ['--url', `${app.address}/signed/account`];
+    expect(sign(['--url', 'localhost:8002/x'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--url wants an absolute http or https URL'),
+    });
+    expect(sign([...url, '--header', 'no colon'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining("--header wants 'Name: value'"),
+    });
+    expect(sign([...url, '--header', 'Signature: x'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--header Signature: sign adds it'),
+    });
+    expect(sign([...url, '--label', 'device'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--label wants install or account'),
+    });
+    expect(sign([...url, '--label', 'account'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('APPROOV_ACCOUNT_MESSAGE_SIGNING_KEY'),
+    });
+    const short = ACCOUNT_KEY.slice(0, 20);
+    const shortKey = sign([...url, '--label', 'account', '--account-key', short]);
+    expect(shortKey).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--account-key decodes to 15 bytes'),
+    });
+    expect(shortKey.err).not.toContain(short);
+    const badSecret = cli(['sign', ...url, '--secret', SECRET.slice(0, 24)]);
+    expect(badSecret).toMatchObject({ code: 2, err: expect.stringContaining('"secret"') });
+    expect(badSecret.err).not.toContain(SECRET.slice(0, 24));
+    expect(sign([...url, '--ttl', 'soon'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--ttl wants a whole number'),
+    });
+  });
+});
+
+/** Whether curl is installed, to send a printed command with it. */
+function hasCurl(): boolean {
+  return spawnSync('curl', ['--version']).status === 0;
+}

@@ -193,7 +193,11 @@ describe.each(ADAPTERS)('GraphQL over HTTP with message signing (%s)', (adapter)
       {
         imports: [
           ApproovModule.forRoot({ secret: SECRET, messageSigning: { labels: ['install'] } }),
-          GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, typeDefs }),
+          GraphQLModule.forRoot<ApolloDriverConfig>({
+            driver: ApolloDriver,
+            typeDefs,
+            subscriptions: { 'graphql-ws': true },
+          }),
         ],
         providers: [ThingsResolver, { provide: APP_GUARD, useExisting: ApproovGuard }],
       },
@@ -230,6 +234,57 @@ describe.each(ADAPTERS)('GraphQL over HTTP with message signing (%s)', (adapter)
     const changed = body.replace('{ hello }', '{hello  }');
     const tampered = await app.sendRaw('post', '/graphql', Object.entries(signed()), changed);
     expectGraphQLRefused(tampered, 'hello', 'content_digest_mismatch');
+  });
+
+  describe('subscriptions: the signed handshake must carry the token checked', () => {
+    /** Subscribes with the handshake headers `headers` and the connection parameters `params`. */
+    const subscribe = (headers: Record<string, string>, params: Record<string, string>) => {
+      handlerCalls.length = 0;
+      logs.clear();
+      class SignedHandshake extends WebSocket {
+        constructor(url: string, protocols?: string | string[]) {
+          super(url, protocols, { headers });
+        }
+      }
+      const client = createClient({
+        url: `${app.address.replace('http', 'ws')}/graphql`,
+        webSocketImpl: SignedHandshake,
+        connectionParams: params,
+        retryAttempts: 0,
+      });
+      return new Promise<unknown[]>((resolve) => {
+        const values: unknown[] = [];
+        client.subscribe(
+          { query: 'subscription { ticks }' },
+          {
+            next: (value) => values.push(value),
+            error: () => resolve(values),
+            complete: () => resolve(values),
+          },
+        );
+      }).finally(() => client.dispose());
+    };
+    const signedHandshake = () =>
+      signApproovRequest({ secret: SECRET, method: 'GET', url: `${app.address}/graphql` }).headers;
+
+    it('accepts the token of the signed handshake', async () => {
+      const headers = signedHandshake();
+      const values = await subscribe(headers, { 'Approov-Token': headers['Approov-Token'] });
+      expect(values).toEqual([{ data: { ticks: 1 } }, { data: { ticks: 2 } }]);
+      expect(handlerCalls).toEqual(['ticks']);
+      expect(logs.lines).toEqual([]);
+    });
+
+    it('refuses another token in the connection parameters', async () => {
+      const values = await subscribe(signedHandshake(), header(mint()));
+      expect(values).toEqual([
+        { errors: [expect.objectContaining({ message: 'Unauthorized', path: ['ticks'] })] },
+      ]);
+      expect(handlerCalls).toEqual([]);
+      expect(logs.lines).toEqual([
+        expect.stringContaining('rejected: signature_component_missing (GET Subscription.ticks)'),
+      ]);
+    });
   });
 });
 

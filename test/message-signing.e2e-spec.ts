@@ -578,19 +578,30 @@ describe.each(ADAPTERS)('message signing (%s)', (adapter) => {
     });
 
     it('a signature whose parameters changed after signing', async () => {
-      const params = sdkParams('install');
-      const response = await send(
-        app,
-        sdkRequest(app),
-        [{ label: 'install', key: INSTALL, params }],
-        (sent) =>
-          withHeader(
-            sent,
-            'Signature-Input',
-            valueOfHeader(sent, 'Signature-Input').replace(params, `${params};nonce="x"`),
-          ),
-      );
-      expectRefused(response, 'signature_mismatch');
+      const created = nowSeconds();
+      const params = `;alg="ecdsa-p256-sha256";created=${created};expires=${created + 15};keyid="k"`;
+      const changes = [
+        `;alg="ecdsa-p256-sha256";created=${created - 1};expires=${created + 15};keyid="k"`,
+        `;alg="ecdsa-p256-sha256";created=${created};expires=${created + 16};keyid="k"`,
+        `;alg="ecdsa-p256-sha256";created=${created};expires=${created + 15};keyid="j"`,
+        `;alg="ecdsa-p256-sha256";created=${created};expires=${created + 15}`,
+        `${params};nonce="x"`,
+        `;created=${created};alg="ecdsa-p256-sha256";expires=${created + 15};keyid="k"`,
+      ];
+      for (const changed of changes) {
+        const response = await send(
+          app,
+          sdkRequest(app),
+          [{ label: 'install', key: INSTALL, params }],
+          (sent) =>
+            withHeader(
+              sent,
+              'Signature-Input',
+              valueOfHeader(sent, 'Signature-Input').replace(params, changed),
+            ),
+        );
+        expectRefused(response, 'signature_mismatch');
+      }
     });
   });
 

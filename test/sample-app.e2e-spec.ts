@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
@@ -5,31 +8,77 @@ import WebSocket from 'ws';
 import { AppModule } from '../sample-app/app.module.js';
 import { exampleRequests } from '../sample-app/example-requests.js';
 import { DUMMY_APPROOV_SECRET, sampleAppSecret } from '../sample-app/sample-secret.js';
-import { ADAPTERS, expectRefused, handlerCalls, logs, TestApp } from './support/test-app.js';
+import {
+  ADAPTERS,
+  expectAccepted,
+  expectRefused,
+  handlerCalls,
+  logs,
+  TestApp,
+} from './support/test-app.js';
 
 interface PrintedRequest {
   path: string;
   headers: Record<string, string>;
-  /** The JSON body of `-d '...'`, if any. */
+  /** The JSON body of `-d '...'` or `--data-binary '...'`, if any. */
   body?: object;
+  /** That body as printed, byte for byte. */
+  text?: string;
 }
 
-/** What a `curl -i <url> -H 'Name: value' ... [-d '<json>']` line the app prints asks for. */
+/**
+ * What a `curl -i [-X POST] <url> -H 'Name: value' ... [-d|--data-binary '<json>']` line the app
+ * prints asks for (the URL may be quoted).
+ */
 function parseCurl(line: string): PrintedRequest {
-  const url = /(?:curl -i|wscat -c) (\S+)/.exec(line)![1];
+  const url = /(?:curl -i(?: -X [A-Z]+)?|wscat -c) '?([^'\s]+)/.exec(line)![1];
   const headers: Record<string, string> = {};
   for (const [, name, value] of line.matchAll(/-H '([^:]+): ([^']*)'/g)) headers[name] = value;
-  const body = /-d '([^']*)'/.exec(line)?.[1];
+  const text = /(?:-d|--data-binary) '([^']*)'/.exec(line)?.[1];
   return {
     path: new URL(url).pathname,
     headers,
-    body: body === undefined ? undefined : (JSON.parse(body) as object),
+    body: text === undefined ? undefined : (JSON.parse(text) as object),
+    text,
   };
 }
 
 /** Sends a printed request as curl would. */
 const send = (app: TestApp, { path, headers, body }: PrintedRequest) =>
   body === undefined ? app.get(path, headers) : app.post(path, body, headers);
+
+/** Sends a printed POST with its headers and body exactly as printed, as a signature covers them. */
+const sendSigned = (app: TestApp, { path, headers, text }: PrintedRequest) =>
+  app.sendRaw('post', path, Object.entries(headers), text);
+
+/** The printed signed request to `POST /message-signing`, as the app at `baseUrl` prints it. */
+const printedSigned = (baseUrl: string): PrintedRequest =>
+  parseCurl(
+    exampleRequests(baseUrl, DUMMY_APPROOV_SECRET)
+      .split('\n')
+      .find((line) => line.includes('/message-signing') && line.includes('curl'))!,
+  );
+
+/** The CLI as `npm run build` emits it: what `npx nestjs-approov` runs. */
+const CLI = fileURLToPath(new URL('../dist/esm/cli/main.js', import.meta.url));
+/** The folder `npm start` runs the app from, where the printed commands are pasted. */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Runs a printed shell line in bash from the repository's root, as a terminal would, with `npx
+ * nestjs-approov` running the built CLI and `curl` printing its arguments; resolves with them.
+ */
+async function curlArguments(line: string): Promise<string[]> {
+  const { stdout } = await promisify(execFile)(
+    'bash',
+    [
+      '-c',
+      `npx() { shift; node ${JSON.stringify(CLI)} "$@"; }\ncurl() { printf '%s\\0' "$@"; }\n${line}`,
+    ],
+    { cwd: ROOT },
+  );
+  return stdout.split('\0').slice(0, -1);
+}
 
 describe.each(ADAPTERS)('sample app (%s)', (adapter) => {
   let app: TestApp;
@@ -42,7 +91,11 @@ describe.each(ADAPTERS)('sample app (%s)', (adapter) => {
     app = await TestApp.start(
       adapter,
       { imports: [AppModule] },
-      { recordHandlers: true, configure: (nest) => nest.useWebSocketAdapter(new WsAdapter(nest)) },
+      {
+        recordHandlers: true,
+        configure: (nest) => nest.useWebSocketAdapter(new WsAdapter(nest)),
+        rawBody: true,
+      },
     );
     printed = exampleRequests('http://localhost:8002', DUMMY_APPROOV_SECRET).split('\n');
     curls = printed.filter((line) => line.includes('curl'));
@@ -103,6 +156,56 @@ describe.each(ADAPTERS)('sample app (%s)', (adapter) => {
     const double = parseCurl(curls[3]);
     const otherDevice = { ...double.headers, 'X-Device-Id': 'another-device' };
     expectRefused(await app.get('/token-double-binding', otherDevice), 'binding_mismatch');
+  });
+
+  it('prints a signed POST /message-signing, says it expires, and accepts it', async () => {
+    const caption = printed.findIndex((line) => line.startsWith('Message signing'));
+    expect(printed[caption]).toContain('expires 15 s after it is printed');
+    expect(parseCurl(printed[caption + 1]).path).toBe('/message-signing');
+    // Signed for the URL the test app listens on: the signature covers it.
+    const response = await sendSigned(app, printedSigned(app.address));
+    expectAccepted(response, 'messageSigning');
+    expect(response.body).toEqual({
+      message: 'Approov message signature accepted',
+      received: { greeting: 'hello' },
+    });
+  });
+
+  it('refuses the signed request with another body, or without its signature', async () => {
+    const signed = printedSigned(app.address);
+    // As long as the signed Content-Length: only the Content-Digest tells them apart.
+    const tampered = { ...signed, text: signed.text!.replace('hello', 'HELLO') };
+    expectRefused(await sendSigned(app, tampered), 'content_digest_mismatch');
+    const headers = { ...signed.headers };
+    delete headers['Signature'];
+    delete headers['Signature-Input'];
+    expectRefused(await sendSigned(app, { ...signed, headers }), 'missing_signature');
+  });
+
+  it('prints a command that signs a fresh request with the CLI, which is accepted', async () => {
+    const line = exampleRequests(app.address, DUMMY_APPROOV_SECRET)
+      .split('\n')
+      .find((printedLine) => printedLine.includes('nestjs-approov sign'))!;
+    const [include, methodFlag, method, url, ...rest] = await curlArguments(line.trim());
+    expect([include, methodFlag, method, url]).toEqual([
+      '-i',
+      '-X',
+      'POST',
+      `${app.address}/message-signing`,
+    ]);
+    const headers: [string, string][] = [];
+    for (let index = 0; index < rest.length - 2; index += 2) {
+      expect(rest[index]).toBe('-H');
+      const colon = rest[index + 1].indexOf(':');
+      headers.push([rest[index + 1].slice(0, colon), rest[index + 1].slice(colon + 2)]);
+    }
+    expect(rest.at(-2)).toBe('--data-binary');
+    const response = await app.sendRaw('post', '/message-signing', headers, rest.at(-1));
+    expectAccepted(response, 'messageSigning');
+    expect(response.body).toEqual({
+      message: 'Approov message signature accepted',
+      received: { greeting: 'hello' },
+    });
   });
 });
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type INestApplication, UseGuards } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
@@ -12,6 +13,7 @@ import {
 import {
   ApproovClaims,
   ApproovGuard,
+  ApproovMessageSigning,
   ApproovModule,
   ApproovTokenBinding,
   attachApproovHandshake,
@@ -208,6 +210,19 @@ describe.each(COMBINATIONS)('WebSocket gateway (%s HTTP, %s)', (adapter, clientN
   });
 });
 
+const ACCOUNT_KEY = randomBytes(32).toString('base64url');
+
+@WebSocketGateway()
+@UseGuards(ApproovGuard)
+class SignedGateway extends EventsGateway {
+  @SubscribeMessage('account')
+  @ApproovMessageSigning({ labels: ['account'] })
+  account() {
+    handlerCalls.push('account');
+    return { event: 'account', data: 'ok' };
+  }
+}
+
 describe.each(ADAPTERS)('WebSocket gateway with message signing (%s HTTP, ws)', (adapter) => {
   let app: TestApp;
   const clients: TestClient[] = [];
@@ -216,9 +231,12 @@ describe.each(ADAPTERS)('WebSocket gateway with message signing (%s HTTP, ws)', 
       adapter,
       {
         imports: [
-          ApproovModule.forRoot({ secret: SECRET, messageSigning: { labels: ['install'] } }),
+          ApproovModule.forRoot({
+            secret: SECRET,
+            messageSigning: { labels: ['install'], accountKey: ACCOUNT_KEY },
+          }),
         ],
-        providers: [EventsGateway],
+        providers: [SignedGateway],
       },
       { configure: (nest: INestApplication) => nest.useWebSocketAdapter(new WsAdapter(nest)) },
     );
@@ -247,6 +265,31 @@ describe.each(ADAPTERS)('WebSocket gateway with message signing (%s HTTP, ws)', 
     expect(await client.send('echo', 'two')).toEqual({ data: 'two', did: 'device-7' });
     expect(handlerCalls).toEqual(['echo', 'echo']);
     expect(logs.lines).toEqual([]);
+  });
+
+  it('keeps a verdict per route policy: the install signature does not pass an account route', async () => {
+    const { headers } = signApproovRequest({
+      secret: SECRET,
+      method: 'GET',
+      url: `${app.address}/`,
+    });
+    const client = await connect(headers);
+    expect(await client.send('echo', 'one')).toEqual({ data: 'one', did: null });
+    expect(await client.send('account')).toBeNull();
+    expect(await client.send('echo', 'two')).toEqual({ data: 'two', did: null });
+    expect(handlerCalls).toEqual(['echo', 'echo']);
+    expect(logs.lines).toEqual([
+      expect.stringContaining('rejected: missing_signature (WS account)'),
+    ]);
+    const both = signApproovRequest({
+      secret: SECRET,
+      method: 'GET',
+      url: `${app.address}/`,
+      labels: ['install', 'account'],
+      accountKey: ACCOUNT_KEY,
+    });
+    const signedTwice = await connect(both.headers);
+    expect(await signedTwice.send('account')).toBe('ok');
   });
 
   it('refuses every message of a handshake without a valid signature', async () => {

@@ -2,13 +2,23 @@
 // a Nest 11 CommonJS app and a Nest 12 ES-module app, with nestjs-approov installed from its
 // tarball, on Express and Fastify.
 import 'reflect-metadata';
-import { Controller, Get, type INestApplication, Module } from '@nestjs/common';
+import { Controller, Get, HttpCode, type INestApplication, Module, Post } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import { ApproovGuard, ApproovModule, ApproovTokenBinding, SkipApproov } from 'nestjs-approov';
-import { generateApproovSecret, mintApproovToken } from 'nestjs-approov/testing';
+import {
+  ApproovGuard,
+  ApproovMessageSigning,
+  ApproovModule,
+  ApproovTokenBinding,
+  SkipApproov,
+} from 'nestjs-approov';
+import {
+  generateApproovSecret,
+  mintApproovToken,
+  signApproovRequest,
+} from 'nestjs-approov/testing';
 import request from 'supertest';
 
 const secret = generateApproovSecret();
@@ -35,6 +45,14 @@ class AppController {
     calls.push('bound');
     return { ok: true };
   }
+
+  @Post('signed')
+  @HttpCode(200)
+  @ApproovMessageSigning({ labels: ['install'] })
+  signed() {
+    calls.push('signed');
+    return { ok: true };
+  }
 }
 
 @Module({
@@ -50,7 +68,7 @@ async function start(adapter: string, guardOn = true): Promise<INestApplication>
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication(
     adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(),
-    { logger: false },
+    { logger: false, rawBody: true },
   );
   await app.listen(0, '127.0.0.1');
   return app;
@@ -98,6 +116,25 @@ describe.each(['express', 'fastify'])('nestjs-approov in this app (%s)', (adapte
       .set('Approov-Token', token)
       .set('Authorization', 'Bearer x');
     expect(other.status).toBe(401);
+  });
+
+  it('checks message signatures (structured-headers loads in this module system)', async () => {
+    const body = '{"order":1}';
+    const { headers } = signApproovRequest({
+      secret,
+      method: 'POST',
+      url: `${url}/signed`,
+      headers: { 'Content-Type': 'application/json' },
+      body,
+    });
+    const signed = await request(url).post('/signed').set(headers).send(body);
+    expect(signed.status).toBe(200);
+    expect(calls).toEqual(['signed']);
+    const unsigned = await request(url)
+      .post('/signed')
+      .set('Approov-Token', mintApproovToken({ secret }))
+      .send({ order: 1 });
+    expect(unsigned.status).toBe(401);
   });
 
   it('can be turned off in tests by overriding the guard provider', async () => {

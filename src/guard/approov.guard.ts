@@ -27,7 +27,8 @@ const SDK_STATUS_WORD = /^[A-Z][A-Z_]{1,63}$/;
 
 /**
  * Lets a request through only with a valid Approov token (and, where the route binds it, a
- * matching `pay` claim). Every failure is the same refusal, 401 with an empty JSON body by
+ * matching `pay` claim; where it requires message signatures, valid RFC 9421 signatures). Every
+ * failure is the same refusal, 401 with an empty JSON body by
  * default; the reason is logged, never sent. In monitor mode failures are reported and let
  * through. Use it as the first `APP_GUARD`, or with `@UseGuards(ApproovGuard)`, on HTTP routes,
  * GraphQL resolvers and WebSocket gateways.
@@ -36,8 +37,14 @@ const SDK_STATUS_WORD = /^[A-Z][A-Z_]{1,63}$/;
 export class ApproovGuard implements CanActivate {
   private readonly logger = new Logger(ApproovGuard.name);
   private readonly policies = new WeakMap<object, RoutePolicy>();
-  /** The signature verdict of each WebSocket's handshake: it is signed once, not per message. */
-  private readonly handshakes = new WeakMap<object, ApproovFailureReason | 'valid'>();
+  /**
+   * The signature verdicts of each long-lived connection's handshake, one per route policy: the
+   * handshake is signed once, not each message or subscription.
+   */
+  private readonly handshakes = new WeakMap<
+    object,
+    Map<MessageSigningPolicy, ApproovFailureReason | 'valid'>
+  >();
   private rawBodyMissingLogged = false;
 
   constructor(
@@ -109,34 +116,58 @@ export class ApproovGuard implements CanActivate {
       (policy.binding.length > 0
         ? checkBinding(exchange.claims!, rawHeaders, policy.binding, this.config.allowMissingPay)
         : undefined) ??
-      (policy.signing !== undefined ? this.checkSignatures(exchange, policy.signing) : undefined)
+      (policy.signing !== undefined
+        ? this.checkSignatures(exchange, policy.signing, value!)
+        : undefined)
     );
   }
 
   /**
-   * Checks the message signatures of a request whose token and binding passed. A WebSocket's
-   * handshake is what the client signed: its verdict holds for every message.
+   * Checks the message signatures of a request whose token and binding passed. A connection's
+   * handshake (WebSocket, GraphQL subscription) is what the client signed: its verdict for a
+   * route's policy holds for every later message.
    */
   private checkSignatures(
     exchange: ApproovExchange,
     policy: MessageSigningPolicy,
+    tokenValue: string,
   ): ApproovFailureReason | undefined {
-    const handshake = exchange.transport === 'ws' ? exchange.signedSource : undefined;
-    const known = handshake && this.handshakes.get(handshake);
+    const { handshake } = exchange;
+    let verdicts = handshake && this.handshakes.get(handshake);
+    const known = verdicts?.get(policy);
     if (known !== undefined) return known === 'valid' ? undefined : known;
+    const failure = this.verifySignatures(exchange, policy, tokenValue);
+    if (handshake !== undefined) {
+      if (verdicts === undefined) this.handshakes.set(handshake, (verdicts = new Map()));
+      verdicts.set(policy, failure ?? 'valid');
+    }
+    return failure;
+  }
+
+  private verifySignatures(
+    exchange: ApproovExchange,
+    policy: MessageSigningPolicy,
+    tokenValue: string,
+  ): ApproovFailureReason | undefined {
     const request = exchange.signedRequest(this.config.messageSigning.targetUri);
-    const failure =
-      request === undefined
-        ? 'unsupported_context'
-        : this.signatures.verify(request, exchange.claims!, policy, Date.now() / 1000);
+    if (request === undefined) return 'unsupported_context';
+    // A subscription's token may come from its connection parameters: the signed handshake must
+    // carry that same token, or the signature would vouch for another one.
+    if (
+      request.rawHeaders !== exchange.rawHeaders &&
+      readSingleHeader(request.rawHeaders, this.config.tokenHeader) !== tokenValue
+    ) {
+      return 'signature_component_missing';
+    }
+    const failure = this.signatures.verify(request, exchange.claims!, policy, Date.now() / 1000);
     if (failure === 'body_unavailable' && !this.rawBodyMissingLogged) {
       this.rawBodyMissingLogged = true;
       this.logger.error(
         'Approov message signing needs the raw body of requests: create the app with ' +
-          'NestFactory.create(AppModule, { rawBody: true }); requests with a body are refused until then',
+          '{ rawBody: true }, and register a parser with app.useBodyParser() for content types ' +
+          'other than JSON and urlencoded; such requests are refused until then',
       );
     }
-    if (handshake !== undefined) this.handshakes.set(handshake, failure ?? 'valid');
     return failure;
   }
 

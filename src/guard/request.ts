@@ -19,7 +19,7 @@ export const APPROOV_CLAIMS_PROPERTY = 'approovClaims';
 export interface ApproovRequest {
   /**
    * The token's claims when the request passed every check, or, in monitor mode, when only the
-   * token binding failed. Absent otherwise, and on routes that skip the check.
+   * token binding or the message signatures failed. Absent otherwise, and on routes that skip the check.
    */
   [APPROOV_CLAIMS_PROPERTY]?: ApproovClaims;
   /** `true` when the request passed every check; `false` when monitor mode let it through. */
@@ -165,9 +165,15 @@ export class ApproovExchange {
     return new ApproovExchange(context, transportOf(context), carrierOf(context));
   }
 
-  /** The object behind the signed request: the HTTP request, or a WebSocket's handshake. */
-  get signedSource(): object | undefined {
-    return this.raw;
+  /**
+   * The handshake request of a long-lived connection (a WebSocket, a GraphQL subscription over
+   * graphql-ws): it is what the client signed, once for the connection. `undefined` for a
+   * request of its own.
+   */
+  get handshake(): object | undefined {
+    return this.transport === 'ws' || this.carrier?.extra?.request !== undefined
+      ? this.raw
+      : undefined;
   }
 
   /**

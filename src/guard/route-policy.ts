@@ -29,7 +29,8 @@ export interface RoutePolicy {
 /**
  * Reads the policy of `handler` in `controller`: each decorator on the handler wins over the one
  * on the controller, which wins over the module's option. Message-signing settings merge field
- * by field; `false` turns signing off at that level. Fails when the route requires the account
+ * by field; `false` turns signing off at that level, and a lower level can turn it on again
+ * from the module's settings. Fails when the route requires the account
  * signature but no account key is configured (`ApproovModule` checks every route at startup).
  */
 export function readRoutePolicy(
@@ -49,7 +50,11 @@ export function readRoutePolicy(
     );
     if (settings === false) signing = undefined;
     else if (settings !== undefined) {
-      signing = mergeSigningPolicy(signing ?? DEFAULT_SIGNING_POLICY, settings);
+      // A level that turns signing back on starts from the module's settings, if any.
+      signing = mergeSigningPolicy(
+        signing ?? config.messageSigning.policy ?? DEFAULT_SIGNING_POLICY,
+        settings,
+      );
     }
   }
   checkAccountKeyFor(

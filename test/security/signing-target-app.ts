@@ -3,6 +3,7 @@ import {
   type CanActivate,
   Controller,
   type ExecutionContext,
+  HttpCode,
   Injectable,
   Patch,
   Post,
@@ -65,33 +66,39 @@ class ReceivedRecorder implements CanActivate {
 @Controller()
 class SignedController {
   @Post('install/:item')
+  @HttpCode(200)
   installPost(): object {
     return ran('install');
   }
 
   @Put('install/:item')
+  @HttpCode(200)
   installPut(): object {
     return ran('install');
   }
 
   @Patch('install/:item')
+  @HttpCode(200)
   installPatch(): object {
     return ran('install');
   }
 
   @Post('both/:item')
+  @HttpCode(200)
   @ApproovMessageSigning({ labels: ['install', 'account'] })
   bothPost(): object {
     return ran('both');
   }
 
   @Put('both/:item')
+  @HttpCode(200)
   @ApproovMessageSigning({ labels: ['install', 'account'] })
   bothPut(): object {
     return ran('both');
   }
 
   @Patch('both/:item')
+  @HttpCode(200)
   @ApproovMessageSigning({ labels: ['install', 'account'] })
   bothPatch(): object {
     return ran('both');
