@@ -1,5 +1,10 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApproovClaims, ApproovTokenBinding, SkipApproov } from 'nestjs-approov';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import {
+  ApproovClaims,
+  ApproovMessageSigning,
+  ApproovTokenBinding,
+  SkipApproov,
+} from 'nestjs-approov';
 
 @Controller()
 export class AppController {
@@ -31,5 +36,17 @@ export class AppController {
   @ApproovTokenBinding('Authorization', 'X-Device-Id')
   tokenDoubleBinding(): { message: string } {
     return { message: 'Approov token bound to Authorization and X-Device-Id accepted' };
+  }
+
+  /**
+   * The request must also carry the install signature an Approov SDK makes (RFC 9421): over the
+   * method, the URL, the token and, through `Content-Digest`, the JSON body. The app is created
+   * with `rawBody: true` so the guard can check the body's bytes.
+   */
+  @Post('message-signing')
+  @HttpCode(HttpStatus.OK)
+  @ApproovMessageSigning({ labels: ['install'] })
+  messageSigning(@Body() body: unknown): { message: string; received: unknown } {
+    return { message: 'Approov message signature accepted', received: body };
   }
 }

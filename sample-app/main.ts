@@ -12,7 +12,8 @@ const host = process.env.HOST ?? '127.0.0.1';
 const adapter =
   process.env.HTTP_ADAPTER === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
 
-const app = await NestFactory.create(AppModule, adapter);
+// Message signing checks the body's bytes (POST /message-signing): keep them, on both adapters.
+const app = await NestFactory.create(AppModule, adapter, { rawBody: true });
 app.useWebSocketAdapter(new WsAdapter(app));
 await app.listen(port, host);
 console.log(`Approov sample app (${adapter.constructor.name}) listening on http://${host}:${port}`);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ApproovGuard, ApproovMessageSigning, ApproovModule } from 'nestjs-approov';
@@ -184,6 +184,14 @@ class SignedController {
   }
 }
 
+/** Runs `sign` with the secret and `args`; whatever it prints never holds the secret or the key. */
+function sign(args: string[], env: object = {}) {
+  const result = cli(['sign', '--secret', SECRET, ...args], { env });
+  expect(`${result.out}${result.err}`).not.toContain(SECRET);
+  expect(`${result.out}${result.err}`).not.toContain(ACCOUNT_KEY);
+  return result;
+}
+
 /** What curl sends for a printed command. */
 interface CurlRequest {
   method: HttpVerb;
@@ -195,9 +203,8 @@ interface CurlRequest {
 
 /** The arguments a printed command line gives curl, as bash parses it. */
 function curlArguments(line: string): string[] {
-  const { status, stdout } = spawnSync('bash', ['-c', `curl() { printf '%s\\0' "$@"; }\n${line}`], {
-    encoding: 'utf8',
-  });
+  const script = `curl() { printf '%s\\0' "$@"; }\n${line}`;
+  const { status, stdout } = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
   expect(status).toBe(0);
   return stdout.split('\0').slice(0, -1);
 }
@@ -222,20 +229,18 @@ function curlRequest(args: readonly string[]): CurlRequest {
 }
 
 /** Sends what a printed command sends. */
-const sendPrinted = (app: TestApp, line: string) => {
+function sendPrinted(app: TestApp, line: string) {
   const { method, path, headers, body } = curlRequest(curlArguments(line));
   return app.sendRaw(method, path, headers, body);
-};
+}
+
+/** Whether curl is installed, to send a printed command with it. */
+const hasCurl = spawnSync('curl', ['--version']).status === 0;
 
 describe.each(ADAPTERS)('nestjs-approov sign (%s)', (adapter) => {
+  // Each test runs the CLI, a process of about a second, a few times.
+  jest.setTimeout(60_000);
   let app: TestApp;
-  /** Everything the CLI printed in these tests. */
-  const printed: string[] = [];
-  const sign = (args: string[], env: object = {}) => {
-    const result = cli(['sign', '--secret', SECRET, ...args], { env });
-    printed.push(result.out, result.err);
-    return result;
-  };
   beforeAll(async () => {
     app = await TestApp.start(
       adapter,
@@ -252,16 +257,11 @@ describe.each(ADAPTERS)('nestjs-approov sign (%s)', (adapter) => {
       { rawBody: true },
     );
   });
-  afterAll(async () => {
-    await app.close();
-    // The token, the signatures and the errors, but never the secret or the account key.
-    const output = printed.join('\n');
-    expect(output).not.toContain(SECRET);
-    expect(output).not.toContain(ACCOUNT_KEY);
-  });
+  afterAll(() => app.close());
 
   it('prints one curl line whose install signature, body included, the guard accepts', async () => {
-    const body = `{"note":"it's\nsigned, ünïcode too"}`;
+    // A quote, a new line and UTF-8: the printed command keeps each byte, on one line.
+    const body = `{"note":"it's signed, ünïcode too",\n"n":1}`;
     const { code, out } = sign([
       '--url',
       `${app.address}/signed/install`,
@@ -272,9 +272,8 @@ describe.each(ADAPTERS)('nestjs-approov sign (%s)', (adapter) => {
     ]);
     expect(code).toBe(0);
     expect(out).toMatch(/^curl -i -X POST '[^\n]+\n$/);
-    const args = curlArguments(out);
-    const headerNames = curlRequest(args).headers.map(([name]) => name);
-    expect(headerNames).toEqual([
+    const request = curlRequest(curlArguments(out));
+    expect(request.headers.map(([name]) => name)).toEqual([
       'Content-Type',
       'Approov-Token',
       'Content-Length',
@@ -282,7 +281,7 @@ describe.each(ADAPTERS)('nestjs-approov sign (%s)', (adapter) => {
       'Signature-Input',
       'Signature',
     ]);
-    expect(args.slice(-2)).toEqual(['--data-binary', body]);
+    expect(request.body).toBe(body);
     const response = await sendPrinted(app, out);
     expectAccepted(response, 'install');
     expect(response.body).toEqual({ received: JSON.parse(body) });
@@ -296,7 +295,7 @@ describe.each(ADAPTERS)('nestjs-approov sign (%s)', (adapter) => {
       "Authorization: Bearer it's-ü",
     ]);
     expect(code).toBe(0);
-    expect(out).toContain(' --globoff ');
+    expect(out).toContain(' --globoff -X GET ');
     expectAccepted(await sendPrinted(app, out), 'read');
   });
 
@@ -304,38 +303,31 @@ describe.each(ADAPTERS)('nestjs-approov sign (%s)', (adapter) => {
     const url = `${app.address}/signed/account`;
     const data = ['--header', 'Content-Type: application/json', '--data', '{"n":1}'];
     const byFlags = sign([
-      '--url',
-      url,
-      ...data,
-      '--label',
-      'account',
-      '--account-key',
-      ACCOUNT_KEY,
-      '--account-key-id',
-      ACCOUNT_KEY_ID,
+      ...['--url', url, ...data, '--label', 'account'],
+      ...['--account-key', ACCOUNT_KEY, '--account-key-id', ACCOUNT_KEY_ID],
     ]);
     expect(byFlags.code).toBe(0);
     expect(byFlags.out).toContain("'Signature: account=:");
     expectAccepted(await sendPrinted(app, byFlags.out), 'account');
-    // Both signatures: each route checks the one it requires.
+    // Both signatures, the key from the environment: each route checks the one it requires.
     const both = ['--label', 'install', '--label', 'account', '--account-key-id', ACCOUNT_KEY_ID];
     const env = { APPROOV_ACCOUNT_MESSAGE_SIGNING_KEY: ACCOUNT_KEY };
-    const byEnvironment = sign(['--url', url, ...data, ...both], env);
-    expectAccepted(await sendPrinted(app, byEnvironment.out), 'account');
-    const install = sign(['--url', `${app.address}/signed/install`, ...data, ...both], env);
-    expectAccepted(await sendPrinted(app, install.out), 'install');
-    // Without the key id, the token has no mskid.
+    const toAccount = sign(['--url', url, ...data, ...both], env);
+    expectAccepted(await sendPrinted(app, toAccount.out), 'account');
+    const toInstall = sign(['--url', `${app.address}/signed/install`, ...data, ...both], env);
+    expectAccepted(await sendPrinted(app, toInstall.out), 'install');
+    // Without --account-key-id the token has no mskid, which the app requires.
     const noKeyId = sign(['--url', url, ...data, '--label', 'account'], env);
     expectRefused(await sendPrinted(app, noKeyId.out), 'mskid_mismatch');
   });
 
-  it('signs for the URL given: another path is refused', async () => {
+  it('signs the URL given: another one is refused', async () => {
     const { out } = sign(['--url', `${app.address}/signed/install?x=1`]);
     const { headers } = curlRequest(curlArguments(out));
     expectRefused(await app.sendRaw('get', '/signed/install?x=2', headers), 'signature_mismatch');
   });
 
-  (hasCurl() ? it : it.skip)('prints a command that curl itself sends, accepted', async () => {
+  (hasCurl ? it : it.skip)('prints a command that curl itself sends, accepted', async () => {
     const { out } = sign([
       '--url',
       `${app.address}/signed/install`,
@@ -348,11 +340,14 @@ describe.each(ADAPTERS)('nestjs-approov sign (%s)', (adapter) => {
     expect(stdout).toMatch(/^HTTP\/1\.1 200 /);
     expect(stdout).toContain(`{"received":{"note":"it's sent by curl"}}`);
   });
+});
 
-  it('explains wrong usage with exit code 2, without echoing the secret or the account key', () => {
+describe('nestjs-approov sign, used wrongly', () => {
+  const url = ['--url', 'http://localhost:8002/orders'];
+
+  it('exits 2 without --url, or with a bad URL, header, label or ttl', () => {
     expect(sign([])).toMatchObject({ code: 2, err: expect.stringContaining('sign wants --url') });
-    const url = ['--url', `${app.address}/signed/account`];
-    expect(sign(['--url', 'localhost:8002/x'])).toMatchObject({
+    expect(sign(['--url', 'localhost:8002/orders'])).toMatchObject({
       code: 2,
       err: expect.stringContaining('--url wants an absolute http or https URL'),
     });
@@ -368,28 +363,36 @@ describe.each(ADAPTERS)('nestjs-approov sign (%s)', (adapter) => {
       code: 2,
       err: expect.stringContaining('--label wants install or account'),
     });
-    expect(sign([...url, '--label', 'account'])).toMatchObject({
-      code: 2,
-      err: expect.stringContaining('APPROOV_ACCOUNT_MESSAGE_SIGNING_KEY'),
-    });
-    const short = ACCOUNT_KEY.slice(0, 20);
-    const shortKey = sign([...url, '--label', 'account', '--account-key', short]);
-    expect(shortKey).toMatchObject({
-      code: 2,
-      err: expect.stringContaining('--account-key decodes to 15 bytes'),
-    });
-    expect(shortKey.err).not.toContain(short);
-    const badSecret = cli(['sign', ...url, '--secret', SECRET.slice(0, 24)]);
-    expect(badSecret).toMatchObject({ code: 2, err: expect.stringContaining('"secret"') });
-    expect(badSecret.err).not.toContain(SECRET.slice(0, 24));
     expect(sign([...url, '--ttl', 'soon'])).toMatchObject({
       code: 2,
       err: expect.stringContaining('--ttl wants a whole number'),
     });
   });
-});
 
-/** Whether curl is installed, to send a printed command with it. */
-function hasCurl(): boolean {
-  return spawnSync('curl', ['--version']).status === 0;
-}
+  it('says what is wrong with the secret or the account key, never quoting them', () => {
+    const account = [...url, '--label', 'account'];
+    expect(sign(account)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('APPROOV_ACCOUNT_MESSAGE_SIGNING_KEY'),
+    });
+    const short = ACCOUNT_KEY.slice(0, 20);
+    const shortKey = sign([...account, '--account-key', short]);
+    expect(shortKey).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--account-key decodes to 15 bytes'),
+    });
+    expect(shortKey.err).not.toContain(short);
+    // A key that starts with - reads as a flag: the error still hides it.
+    const dashed = `-${ACCOUNT_KEY.slice(1)}`;
+    const flagLike = sign([...account, '--account-key', dashed]);
+    expect(flagLike.code).toBe(2);
+    expect(flagLike.err).not.toContain(dashed);
+    const badSecret = cli(['sign', ...url, '--secret', SECRET.slice(0, 24)]);
+    expect(badSecret).toMatchObject({ code: 2, err: expect.stringContaining('"secret"') });
+    expect(badSecret.err).not.toContain(SECRET.slice(0, 24));
+    expect(cli(['sign', ...url])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('No secret'),
+    });
+  });
+});

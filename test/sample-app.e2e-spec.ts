@@ -206,7 +206,7 @@ describe.each(ADAPTERS)('sample app (%s)', (adapter) => {
       message: 'Approov message signature accepted',
       received: { greeting: 'hello' },
     });
-  });
+  }, 30_000); // The CLI is a process of about a second.
 });
 
 /** Connects to `url` with `headers`, sends one echo message and resolves with the reply. */

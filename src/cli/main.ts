@@ -267,7 +267,7 @@ function headersFrom(lines: readonly string[]): Record<string, string> {
       );
     }
     // Node rejects control characters; curl sends what the terminal wrote, in UTF-8.
-    if (/[\x00-\x1f\x7f]/.test(value)) {
+    if (hasControlCharacter(value)) {
       throw new UsageError(`--header ${name}: a header value cannot hold control characters.`);
     }
     const lower = name.toLowerCase();
@@ -275,8 +275,7 @@ function headersFrom(lines: readonly string[]): Record<string, string> {
     if (reserved !== undefined) throw new UsageError(`--header ${name}: ${reserved}.`);
     if (seen.has(lower)) throw new UsageError(`--header ${name} is given twice: give it once.`);
     seen.add(lower);
-    // The signature covers the bytes the server receives, which Node reads one per character.
-    headers[name] = Buffer.from(value, 'utf8').toString('latin1');
+    headers[name] = value;
   }
   return headers;
 }
@@ -317,30 +316,32 @@ function accountKeyFrom(flag: string | undefined): string {
   return key;
 }
 
+/** Whether `text` holds a C0 control character or DEL, which a header or one line cannot. */
+const hasControlCharacter = (text: string): boolean =>
+  [...text].some((char) => char < ' ' || char === '\x7f');
+
+/** How ANSI-C quotes write the characters that need it. */
+const ANSI_C_ESCAPES: Readonly<Record<string, string>> = {
+  '\\': '\\\\',
+  "'": "\\'",
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+};
+
 /**
  * `value` as one shell word: single-quoted, a `'` written `'\''`; a value with control characters
  * (a body with new lines) in ANSI-C quotes, `$'...'` (bash, zsh, ksh), so the command stays one
  * line.
  */
 function shellQuote(value: string): string {
-  if (!/[\x00-\x1f\x7f]/.test(value)) return `'${value.replace(/'/g, `'\\''`)}'`;
-  const escaped = value.replace(/[\\'\x00-\x1f\x7f]/g, (char) => {
-    switch (char) {
-      case '\\':
-        return '\\\\';
-      case "'":
-        return "\\'";
-      case '\n':
-        return '\\n';
-      case '\r':
-        return '\\r';
-      case '\t':
-        return '\\t';
-      default:
-        return `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`;
-    }
-  });
-  return `$'${escaped}'`;
+  if (!hasControlCharacter(value)) return `'${value.replace(/'/g, `'\\''`)}'`;
+  const escaped = [...value].map(
+    (char) =>
+      ANSI_C_ESCAPES[char] ??
+      (hasControlCharacter(char) ? `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}` : char),
+  );
+  return `$'${escaped.join('')}'`;
 }
 
 /** A one-line curl command that sends exactly the bytes that were signed (`method` is a token). */
@@ -357,8 +358,7 @@ function curlCommand(
   if (/\/\.\.?(?:\/|$)/.test(path)) words.push('--path-as-is');
   words.push('-X', method, shellQuote(url));
   for (const [name, value] of Object.entries(headers)) {
-    // Back from the bytes the server reads to the text the terminal writes.
-    words.push('-H', shellQuote(`${name}: ${Buffer.from(value, 'latin1').toString('utf8')}`));
+    words.push('-H', shellQuote(`${name}: ${value}`));
   }
   if (body !== undefined) {
     // --data-binary reads a file for a body that starts with @; --data-raw never does.
