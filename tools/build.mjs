@@ -1,7 +1,7 @@
 // `npm run build`: the library as ES modules (dist/esm) and as CommonJS (dist/cjs), from the same
 // sources, each folder marked with its module type, behind one `exports` map.
 import { execFileSync } from 'node:child_process';
-import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -16,6 +16,8 @@ const markType = (folder, type) =>
 rmSync(`${root}dist`, { recursive: true, force: true });
 tsc('tsconfig.build.json');
 markType('dist/esm', 'module');
+// The `bin` entry: npm makes it executable on install, but `npx` in this repository runs it as is.
+chmodSync(`${root}dist/esm/cli/main.js`, 0o755);
 
 // TypeScript decides a file's module type from the nearest package.json: compile a copy of the
 // sources in a folder marked CommonJS.

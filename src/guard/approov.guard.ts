@@ -138,7 +138,11 @@ export class ApproovGuard implements CanActivate {
     if (known !== undefined) return known === 'valid' ? undefined : known;
     const failure = this.verifySignatures(exchange, policy, tokenValue);
     if (handshake !== undefined) {
-      if (verdicts === undefined) this.handshakes.set(handshake, (verdicts = new Map()));
+      if (verdicts === undefined)
+        this.handshakes.set(
+          handshake,
+          (verdicts = new Map<MessageSigningPolicy, ApproovFailureReason | 'valid'>()),
+        );
       verdicts.set(policy, failure ?? 'valid');
     }
     return failure;

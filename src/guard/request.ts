@@ -1,7 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { ExecutionContext } from '@nestjs/common';
 import { readCombinedHeader } from '../headers/raw-headers.js';
-import { declaresBody, normalizeAuthority, type SignedRequest } from '../signing/signed-request.js';
+import {
+  declaresBody,
+  normalizeAuthority,
+  type SignedRequest,
+  splitAbsoluteUri,
+} from '../signing/signed-request.js';
 import type { ApproovClaims } from '../token/claims.js';
 import type { ApproovTransport } from './events.js';
 import type { ApproovFailureReason } from './reasons.js';
@@ -104,21 +109,6 @@ export function transportOf(context: ExecutionContext): ApproovTransport {
 
 const EMPTY_BODY = Buffer.alloc(0);
 
-const ABSOLUTE_URI = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^#]*)$/;
-
-/** The scheme, authority and request target of an absolute URI, as `targetUri` returns it. */
-function splitTargetUri(uri: unknown): { scheme: string; authority: string; target: string } {
-  const parts = typeof uri === 'string' ? ABSOLUTE_URI.exec(uri) : null;
-  // The app's own function is wrong: the guard refuses the request as an internal error.
-  if (parts === null) throw new TypeError('messageSigning.targetUri returned no absolute URI');
-  const [, scheme, authority, rest] = parts;
-  return {
-    scheme: scheme.toLowerCase(),
-    authority,
-    target: rest.startsWith('/') ? rest : `/${rest}`,
-  };
-}
-
 /** Header names and values of an object, alternating like `rawHeaders`; non-text values left out. */
 function entriesAsRawHeaders(params: object): string[] {
   const raw: string[] = [];
@@ -196,7 +186,10 @@ export class ApproovExchange {
     let authority: string;
     let target = typeof adapterRequest?.originalUrl === 'string' ? adapterRequest.originalUrl : url;
     if (targetUri !== undefined) {
-      ({ scheme, authority, target } = splitTargetUri(targetUri(adapterRequest ?? raw)));
+      const parts = splitAbsoluteUri(targetUri(adapterRequest ?? raw));
+      // The app's own function is wrong: the guard refuses the request as an internal error.
+      if (parts === undefined) throw new TypeError('messageSigning.targetUri returned no URI');
+      ({ scheme, authority, target } = parts);
     } else if (adapterRequest !== undefined) {
       scheme = (adapterRequest.protocol as string).toLowerCase();
       authority = adapterRequest.host as string;

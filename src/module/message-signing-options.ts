@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { isHeaderName } from '../headers/raw-headers.js';
 import {
   type AccountSigningKey,
@@ -7,7 +8,6 @@ import {
 } from '../signing/message-verifier.js';
 import { isDerivedComponent } from '../signing/signed-request.js';
 import { decodeBase64 } from '../token/base64.js';
-import { createSecretKey } from 'node:crypto';
 import { ApproovConfigError } from './config-error.js';
 
 /**

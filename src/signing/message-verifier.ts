@@ -158,8 +158,8 @@ function checkParameters(
       return 'signature_params_invalid';
     }
   }
-  const created = params.get('created');
-  const expires = params.get('expires');
+  const created: unknown = params.get('created');
+  const expires: unknown = params.get('expires');
   if (params.get('alg') !== LABEL_ALGORITHMS[label] || !Number.isSafeInteger(created)) {
     return 'signature_params_invalid';
   }

@@ -30,6 +30,27 @@ export interface SignedRequest {
   readonly body: Buffer | undefined;
 }
 
+/** The parts of an absolute URI that a signature covers; the fragment is never sent. */
+const ABSOLUTE_URI = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^#]*)/;
+
+/**
+ * The scheme (lower case), authority (normalised) and request target of an absolute URI, as a
+ * client sends it: an empty path is `/`. `undefined` when `uri` is not an absolute URI.
+ */
+export function splitAbsoluteUri(
+  uri: unknown,
+): Pick<SignedRequest, 'scheme' | 'authority' | 'target'> | undefined {
+  const parts = typeof uri === 'string' ? ABSOLUTE_URI.exec(uri) : null;
+  if (parts === null) return undefined;
+  const [, scheme, authority, rest] = parts;
+  const lowerScheme = scheme.toLowerCase();
+  return {
+    scheme: lowerScheme,
+    authority: normalizeAuthority(lowerScheme, authority),
+    target: rest.startsWith('/') ? rest : `/${rest}`,
+  };
+}
+
 const DEFAULT_PORTS: Readonly<Record<string, string>> = { http: ':80', https: ':443' };
 
 /**
@@ -134,7 +155,7 @@ function derivedValue(request: SignedRequest, name: string, params: Parameters):
  * be signed this way.
  */
 function queryParamValue(target: string, params: Parameters): string | Failed {
-  const name = params.get('name');
+  const name: unknown = params.get('name');
   if (typeof name !== 'string' || params.size !== 1) return failed('malformed_signature');
   const queryStart = target.indexOf('?');
   let value: string | undefined;
@@ -188,7 +209,7 @@ function fieldValue(
   }
   const value = readCombinedHeader(rawHeaders, name);
   if (value === undefined) return failed('signature_component_missing');
-  const key = params.get('key');
+  const key: unknown = params.get('key');
   if (typeof key === 'string') return dictionaryMember(value, key);
   if (params.has('sf')) return strictlySerialized(name, value);
   return value;

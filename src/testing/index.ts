@@ -11,7 +11,7 @@ import { approovBindingHash } from '../binding/token-binding.js';
 import { approovSecretKey } from '../module/options.js';
 import { LABEL_ALGORITHMS } from '../signing/message-verifier.js';
 import { signatureBase } from '../signing/signature-base.js';
-import { normalizeAuthority, type SignedRequest } from '../signing/signed-request.js';
+import { type SignedRequest, splitAbsoluteUri } from '../signing/signed-request.js';
 
 export { approovBindingHash } from '../binding/token-binding.js';
 
@@ -159,7 +159,11 @@ export function signApproovRequest(options: SignApproovRequestOptions): SignedAp
     headers['Content-Length'] = String(body.length);
     headers['Content-Digest'] = `sha-256=:${createHash('sha256').update(body).digest('base64')}:`;
   }
-  const rawHeaders = Object.entries(headers).flat();
+  // As a server reads them: each byte of a UTF-8 value as one character.
+  const rawHeaders = Object.entries(headers).flatMap(([name, value]) => [
+    name,
+    Buffer.from(value, 'utf8').toString('latin1'),
+  ]);
   const present = new Set(Object.keys(headers).map((name) => name.toLowerCase()));
   const components = [
     '@method',
@@ -168,17 +172,9 @@ export function signApproovRequest(options: SignApproovRequestOptions): SignedAp
     ...SDK_SIGNED_HEADERS.filter((name) => present.has(name)),
   ];
   const created = Math.floor(now / 1000);
-  const url = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)([^#]*)$/i.exec(options.url);
-  if (url === null) throw new TypeError('signApproovRequest: url must be an absolute URL');
-  const scheme = url[1].toLowerCase();
-  const request: SignedRequest = {
-    method: options.method,
-    scheme,
-    authority: normalizeAuthority(scheme, url[2]),
-    target: url[3] || '/',
-    rawHeaders,
-    body: undefined,
-  };
+  const target = splitAbsoluteUri(options.url);
+  if (target === undefined) throw new TypeError('signApproovRequest: url must be an absolute URL');
+  const request: SignedRequest = { method: options.method, ...target, rawHeaders, body: undefined };
   const inputs = new Map<string, InnerList>();
   const signatures = new Map<string, Item>();
   for (const label of labels) {
@@ -187,11 +183,17 @@ export function signApproovRequest(options: SignApproovRequestOptions): SignedAp
       ['created', created],
       ['expires', created + SDK_SIGNATURE_LIFETIME_SECONDS],
     ]);
-    const input: InnerList = [components.map((name) => [name, new Map()]), params];
+    const input: InnerList = [
+      components.map((name): Item => [name, new Map<string, BareItem>()]),
+      params,
+    ];
     const base = signatureBase(request, input);
     if (typeof base !== 'string') throw new TypeError(`signApproovRequest: ${base.failure}`);
     inputs.set(label, input);
-    signatures.set(label, [signWith(label, base, installKey, options.accountKey), new Map()]);
+    signatures.set(label, [
+      signWith(label, base, installKey, options.accountKey),
+      new Map<string, BareItem>(),
+    ]);
   }
   headers['Signature-Input'] = serializeDictionary(inputs);
   headers['Signature'] = serializeDictionary(signatures);

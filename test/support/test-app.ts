@@ -158,9 +158,8 @@ export class TestApp {
         values.length === 1 ? values[0] : values,
       ]),
     );
-    const pending = request(this.url)
-      [method](path)
-      .set(fields as Record<string, string>);
+    const agent = request(this.url);
+    const pending = agent[method](path).set(fields as Record<string, string>);
     return body === undefined ? pending : pending.send(body);
   }
 
