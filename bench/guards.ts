@@ -1,6 +1,17 @@
-import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
+import {
+  createECDH,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  type KeyObject,
+  timingSafeEqual,
+  verify,
+} from 'node:crypto';
 import { type CanActivate, type ExecutionContext, UnauthorizedException } from '@nestjs/common';
 import jsonwebtoken from 'jsonwebtoken';
+import type { ApproovInstallKey } from 'nestjs-approov/testing';
 
 /** Approov's published dummy secret: the benchmark's tokens are signed with it. */
 export const SECRET =
@@ -22,24 +33,127 @@ export class NoopGuard implements CanActivate {
 
 const floorKey: KeyObject = createSecretKey(Buffer.from(SECRET, 'base64'));
 
+/** The claims `floorClaims()` reads. */
+interface FloorClaims {
+  exp?: number;
+  ipk?: unknown;
+}
+
 /**
  * The physical floor: a minimal HS256 check (split, header compare, HMAC with a KeyObject,
  * constant-time compare, payload parse, exp), with none of the strictness of ApproovGuard.
+ * Returns the claims of a valid token.
  */
-export function floorVerify(token: string): boolean {
+export function floorClaims(token: string): FloorClaims | undefined {
   const [header, payload, signature] = token.split('.');
-  if (header !== 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9' || signature === undefined) return false;
+  if (header !== 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9' || signature === undefined) return;
   const expected = createHmac('sha256', floorKey).update(`${header}.${payload}`).digest();
   const given = Buffer.from(signature, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
-  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { exp?: number };
-  return typeof claims.exp === 'number' && claims.exp > Date.now() / 1000;
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return;
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as FloorClaims;
+  return typeof claims.exp === 'number' && claims.exp > Date.now() / 1000 ? claims : undefined;
 }
+
+/** `floorClaims()` as a yes or no. */
+export const floorVerify = (token: string): boolean => floorClaims(token) !== undefined;
 
 /** `floorVerify()` as a guard. */
 export class FloorGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     if (!floorVerify(tokenOf(context))) throw new UnauthorizedException();
+    return true;
+  }
+}
+
+/**
+ * An EC P-256 key pair derived from `seed`: the load generator signs with it and the app's
+ * floor verifies with it, each process deriving the same key, with no key file in the repository.
+ */
+function installKeyFrom(seed: string): ApproovInstallKey {
+  // A SHA-256 digest is a valid P-256 scalar but with negligible probability (>= the order).
+  const d = createHash('sha256').update(seed).digest();
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(d);
+  const point = ecdh.getPublicKey(); // 0x04 || x || y
+  const privateKey = createPrivateKey({
+    format: 'jwk',
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      d: d.toString('base64url'),
+      x: point.subarray(1, 33).toString('base64url'),
+      y: point.subarray(33).toString('base64url'),
+    },
+  });
+  const ipk = createPublicKey(privateKey)
+    .export({ format: 'der', type: 'spki' })
+    .toString('base64');
+  return { privateKey, ipk };
+}
+
+/** The installation key of the benchmark's one client: its `ipk` goes into the signed tokens. */
+export const INSTALL_KEY = installKeyFrom('nestjs-approov bench: installation key');
+
+/** The account message-signing key (32 bytes, base64url), for `account` signatures. */
+export const ACCOUNT_KEY = createHash('sha256')
+  .update('nestjs-approov bench: account message-signing key')
+  .digest('base64url');
+
+/** The installation public key, parsed once, at startup. */
+const floorInstallKey: KeyObject = createPublicKey({
+  key: Buffer.from(INSTALL_KEY.ipk, 'base64'),
+  format: 'der',
+  type: 'spki',
+});
+
+/** The part of Express's and Fastify's requests that `floorVerifySigned()` reads. */
+export interface FloorRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Record<string, string | string[] | undefined>;
+}
+
+const INSTALL_INPUT = 'install=';
+const INSTALL_SIGNATURE = 'install=:';
+/** The SDKs' `expires` is `created` + 15; the guard's default tolerance is 15 s more. */
+const FLOOR_TOLERANCE_SECONDS = 15;
+
+/**
+ * The physical floor of the install signature: `floorClaims()`, then one ECDSA P-256
+ * `crypto.verify` with the installation key parsed at startup (the token's `ipk` must be that
+ * key's), over a base concatenated for the components the benchmark's client signs:
+ * `@method`, `@target-uri` (plain http, the `Host` header as received) and `approov-token`.
+ * Besides `expires`, it checks no parameter: a request that signs anything else fails to verify.
+ */
+export function floorVerifySigned({ method, url, headers }: FloorRequest): boolean {
+  const token = headers['approov-token'];
+  const input = headers['signature-input'];
+  const signature = headers['signature'];
+  if (typeof token !== 'string' || typeof input !== 'string' || typeof signature !== 'string') {
+    return false;
+  }
+  if (floorClaims(token)?.ipk !== INSTALL_KEY.ipk) return false;
+  if (!input.startsWith(INSTALL_INPUT) || !signature.startsWith(INSTALL_SIGNATURE)) return false;
+  const params = input.slice(INSTALL_INPUT.length);
+  const expires = Number(params.slice(params.lastIndexOf(';expires=') + ';expires='.length));
+  if (!(expires + FLOOR_TOLERANCE_SECONDS > Date.now() / 1000)) return false;
+  const base =
+    `"@method": ${method}\n"@target-uri": http://${String(headers.host)}${url}\n` +
+    `"approov-token": ${token}\n"@signature-params": ${params}`;
+  return verify(
+    'sha256',
+    Buffer.from(base, 'latin1'),
+    { key: floorInstallKey, dsaEncoding: 'ieee-p1363' },
+    Buffer.from(signature.slice(INSTALL_SIGNATURE.length, -1), 'base64'),
+  );
+}
+
+/** `floorVerifySigned()` as a guard. */
+export class FloorSignedGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    if (!floorVerifySigned(context.switchToHttp().getRequest<FloorRequest>())) {
+      throw new UnauthorizedException();
+    }
     return true;
   }
 }

@@ -27,7 +27,40 @@ export interface BenchServer {
   readonly child: ChildProcess;
   /** The child's resident memory, in bytes. */
   rss(): number;
+  /**
+   * Waits until the app has worked off what the last load left it: pipelined requests already
+   * read go on running after the load generator stops (100 connections x 10 of `/quickstart`
+   * are more than a second of work), and would slow the next route's load. Returns when the
+   * child's CPU time stops growing (at most 10% of a CPU over 100 ms), after 10 s at most.
+   */
+  settle(): Promise<void>;
   stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The CPU time of process `pid` so far, in clock ticks (usually 100 a second). */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+async function settle(pid: number): Promise<void> {
+  let last: number;
+  try {
+    last = cpuTicks(pid);
+  } catch {
+    await sleep(2000); // No /proc: a pause long enough for `/quickstart`'s backlog.
+    return;
+  }
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    await sleep(100);
+    const now = cpuTicks(pid);
+    if (now - last <= 1) return;
+    last = now;
+  }
 }
 
 export async function startServer(adapter: 'fastify' | 'express'): Promise<BenchServer> {
@@ -47,6 +80,7 @@ export async function startServer(adapter: 'fastify' | 'express'): Promise<Bench
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
     },
+    settle: () => settle(child.pid!),
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());

@@ -9,12 +9,27 @@ import { Controller, Get, Module, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { ApproovGuard, ApproovModule, ApproovTokenBinding } from 'nestjs-approov';
-import { FloorGuard, NoopGuard, QuickstartGuard, SECRET } from './guards.js';
+import {
+  ApproovGuard,
+  ApproovMessageSigning,
+  ApproovModule,
+  ApproovTokenBinding,
+} from 'nestjs-approov';
+import {
+  ACCOUNT_KEY,
+  FloorGuard,
+  FloorSignedGuard,
+  NoopGuard,
+  QuickstartGuard,
+  SECRET,
+} from './guards.js';
 
 const ANSWER = { ok: true };
 
+// The module's `messageSigning` (needed for the account key) would require the install signature
+// on every route: it is turned off here, and each signed route turns it on with its own settings.
 @Controller()
+@ApproovMessageSigning(false)
 class BenchController {
   @Get('open')
   open() {
@@ -57,11 +72,37 @@ class BenchController {
   quickstart() {
     return ANSWER;
   }
+
+  @Get('floor-signed')
+  @UseGuards(FloorSignedGuard)
+  floorSigned() {
+    return ANSWER;
+  }
+
+  @Get('protected-signed')
+  @UseGuards(ApproovGuard)
+  @ApproovMessageSigning({ labels: ['install'] })
+  protectedSigned() {
+    return ANSWER;
+  }
+
+  @Get('protected-signed-account')
+  @UseGuards(ApproovGuard)
+  @ApproovMessageSigning({ labels: ['account'] })
+  protectedSignedAccount() {
+    return ANSWER;
+  }
 }
 
 @Module({
   // The log line per rejection is left out: it would measure the logger, not the guard.
-  imports: [ApproovModule.forRoot({ secret: SECRET, logLevel: false })],
+  imports: [
+    ApproovModule.forRoot({
+      secret: SECRET,
+      logLevel: false,
+      messageSigning: { accountKey: ACCOUNT_KEY },
+    }),
+  ],
   controllers: [BenchController],
 })
 class BenchModule {}
