@@ -45,6 +45,12 @@ describe('readCombinedHeader', () => {
     expect(readCombinedHeader(raw, 'host')).toBe('h');
   });
 
+  it('strips spaces and tabs only, as RFC 9110 defines optional whitespace', () => {
+    expect(readCombinedHeader(['A', '\t x \t', 'B', 'y\u00a0', 'C', '\u00a0z'], 'a')).toBe('x');
+    expect(readCombinedHeader(['B', 'y\u00a0'], 'b')).toBe('y\u00a0');
+    expect(readCombinedHeader(['C', '\u00a0z'], 'c')).toBe('\u00a0z');
+  });
+
   it('tells an absent field from an empty one', () => {
     expect(readCombinedHeader(['X-Empty', ''], 'x-empty')).toBe('');
     expect(readCombinedHeader(['X-Empty', ''], 'x-other')).toBeUndefined();

@@ -22,8 +22,12 @@ export function readSingleHeader(
   return value;
 }
 
+/** Spaces and tabs around a field value (RFC 9110 section 5.6.3), and nothing else. */
+const OPTIONAL_WHITESPACE = /^[ \t]+|[ \t]+$/g;
+
 /**
- * All the values of the header `name` (lower case) in Node's `rawHeaders` list, each trimmed,
+ * All the values of the header `name` (lower case) in Node's `rawHeaders` list, each without
+ * surrounding spaces and tabs,
  * joined with `, ` as RFC 9110 section 5.3 combines repeated fields; `undefined` when absent.
  */
 export function readCombinedHeader(
@@ -34,7 +38,7 @@ export function readCombinedHeader(
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const field = rawHeaders[i];
     if (field.length === name.length && field.toLowerCase() === name) {
-      const value = rawHeaders[i + 1].trim();
+      const value = rawHeaders[i + 1].replace(OPTIONAL_WHITESPACE, '');
       combined = combined === undefined ? value : `${combined}, ${value}`;
     }
   }

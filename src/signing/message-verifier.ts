@@ -8,7 +8,7 @@ import { signatureBase } from './signature-base.js';
 import {
   labelledSignature,
   type LabelledSignature,
-  readSignatureFields,
+  SignatureFieldReader,
 } from './signature-fields.js';
 import type { SignedRequest } from './signed-request.js';
 import { isFailed, type SigningFailure } from './signing-failure.js';
@@ -63,6 +63,7 @@ const HMAC_SHA256_BYTES = 32;
  */
 export class MessageSignatureVerifier {
   private readonly installKeys: InstallKeys;
+  private readonly fields = new SignatureFieldReader();
 
   constructor(
     private readonly accountKey: AccountSigningKey | undefined,
@@ -85,7 +86,7 @@ export class MessageSignatureVerifier {
         ? policy.labels.filter((label) => label !== 'install')
         : policy.labels;
     if (labels.length === 0) return undefined;
-    const fields = readSignatureFields(request.rawHeaders);
+    const fields = this.fields.read(request.rawHeaders);
     if (isFailed(fields)) return fields.failure;
     const hasBody = request.body === undefined || request.body.length > 0;
     let coversDigest = false;
@@ -131,12 +132,17 @@ export class MessageSignatureVerifier {
     }
     const base = signatureBase(request, input);
     if (isFailed(base)) return base.failure;
-    const data = Buffer.from(base, 'latin1');
+    // The base is text of one byte per character: header values as Node read their bytes.
     const valid =
       label === 'install'
-        ? verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature)
+        ? verify(
+            'sha256',
+            Buffer.from(base, 'latin1'),
+            { key, dsaEncoding: 'ieee-p1363' },
+            signature,
+          )
         : signature.length === HMAC_SHA256_BYTES &&
-          timingSafeEqual(createHmac('sha256', key).update(data).digest(), signature);
+          timingSafeEqual(createHmac('sha256', key).update(base, 'latin1').digest(), signature);
     return valid ? undefined : 'signature_mismatch';
   }
 }

@@ -1,4 +1,9 @@
-import { type InnerList, serializeInnerList, serializeItem } from 'structured-headers';
+import {
+  type InnerList,
+  type Parameters,
+  serializeItem,
+  serializeParameters,
+} from 'structured-headers';
 import { componentValue, type SignedRequest } from './signed-request.js';
 import { type Failed, failed, isFailed } from './signing-failure.js';
 
@@ -9,20 +14,35 @@ import { type Failed, failed, isFailed } from './signing-failure.js';
  * string, repeated, or `@signature-params` itself is `malformed_signature`.
  */
 export function signatureBase(request: SignedRequest, input: InnerList): string | Failed {
-  const seen = new Set<string>();
+  const identifiers: string[] = [];
   let base = '';
   for (const [name, params] of input[0]) {
     if (typeof name !== 'string' || name === '@signature-params') {
       return failed('malformed_signature');
     }
-    const identifier = serializeItem(name, params);
-    if (seen.has(identifier)) return failed('malformed_signature');
-    seen.add(identifier);
     const value = componentValue(request, name, params);
     if (isFailed(value)) return value;
     // A line break would let one value pose as further lines.
     if (value.includes('\n')) return failed('malformed_signature');
+    // A name with a value is a derived component or a lower-case field name: a string with
+    // nothing to escape, so only parameters need the serialiser.
+    const identifier = params.size === 0 ? `"${name}"` : serializeItem(name, params);
+    if (identifiers.includes(identifier)) return failed('malformed_signature');
+    identifiers.push(identifier);
     base += `${identifier}: ${value}\n`;
   }
-  return `${base}"@signature-params": ${serializeInnerList(input)}`;
+  // The inner list as RFC 9651 serialises it, from the identifiers already serialised.
+  return `${base}"@signature-params": (${identifiers.join(' ')})${parametersText(input[1])}`;
+}
+
+/** Serialised parameters, kept while their parsed input is: a kept input serves many requests. */
+const serializedParameters = new WeakMap<Parameters, string>();
+
+function parametersText(params: Parameters): string {
+  let text = serializedParameters.get(params);
+  if (text === undefined) {
+    text = serializeParameters(params);
+    serializedParameters.set(params, text);
+  }
+  return text;
 }

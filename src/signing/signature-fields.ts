@@ -23,19 +23,40 @@ export interface SignatureFields {
   readonly signatures: Dictionary;
 }
 
+/** How many `Signature-Input` texts to keep parsed. */
+const PARSED_INPUTS = 1024;
+
 /**
- * Parses the request's `Signature-Input` and `Signature` fields as RFC 9651 dictionaries
- * (repeated fields combined first, as RFC 9110 says). Either field absent is
- * `missing_signature`; either unparsable is `malformed_signature`.
+ * Reads the request's `Signature-Input` and `Signature` fields as RFC 9651 dictionaries (repeated
+ * fields combined first, as RFC 9110 says). Either field absent is `missing_signature`; either
+ * unparsable is `malformed_signature`.
+ *
+ * Parsed inputs are kept by their text, the newest `PARSED_INPUTS`: an SDK names the same
+ * components and parameters for every request it signs in the same second, so one parse serves
+ * them all. A signature is new each time.
  */
-export function readSignatureFields(rawHeaders: readonly string[]): SignatureFields | Failed {
-  const input = readCombinedHeader(rawHeaders, 'signature-input');
-  const signature = readCombinedHeader(rawHeaders, 'signature');
-  if (input === undefined || signature === undefined) return failed('missing_signature');
-  try {
-    return { inputs: parseDictionary(input), signatures: parseDictionary(signature) };
-  } catch {
-    return failed('malformed_signature');
+export class SignatureFieldReader {
+  private readonly inputs = new Map<string, Dictionary>();
+
+  read(rawHeaders: readonly string[]): SignatureFields | Failed {
+    const input = readCombinedHeader(rawHeaders, 'signature-input');
+    const signature = readCombinedHeader(rawHeaders, 'signature');
+    if (input === undefined || signature === undefined) return failed('missing_signature');
+    try {
+      return { inputs: this.parseInput(input), signatures: parseDictionary(signature) };
+    } catch {
+      return failed('malformed_signature');
+    }
+  }
+
+  private parseInput(text: string): Dictionary {
+    let inputs = this.inputs.get(text);
+    if (inputs === undefined) {
+      inputs = parseDictionary(text);
+      if (this.inputs.size >= PARSED_INPUTS) this.inputs.delete(this.inputs.keys().next().value!);
+      this.inputs.set(text, inputs);
+    }
+    return inputs;
   }
 }
 
