@@ -113,45 +113,58 @@ export interface FloorRequest {
   readonly headers: Record<string, string | string[] | undefined>;
 }
 
-const INSTALL_INPUT = 'install=';
-const INSTALL_SIGNATURE = 'install=:';
+/** The account key, as a key object made once, at startup. */
+const floorAccountKey: KeyObject = createSecretKey(Buffer.from(ACCOUNT_KEY, 'base64url'));
+
 /** The SDKs' `expires` is `created` + 15; the guard's default tolerance is 15 s more. */
 const FLOOR_TOLERANCE_SECONDS = 15;
 
 /**
- * The physical floor of the install signature: `floorClaims()`, then one ECDSA P-256
- * `crypto.verify` with the installation key parsed at startup (the token's `ipk` must be that
- * key's), over a base concatenated for the components the benchmark's client signs:
- * `@method`, `@target-uri` (plain http, the `Host` header as received) and `approov-token`.
- * Besides `expires`, it checks no parameter: a request that signs anything else fails to verify.
+ * The physical floor of a message signature: `floorClaims()`, then ONE signature check with a
+ * key made at startup: an ECDSA P-256 `crypto.verify` for `install` (the token's `ipk` must be
+ * the benchmark's key), an HMAC-SHA256 compared in constant time for `account`; over a base
+ * concatenated for the components the benchmark's client signs: `@method`, `@target-uri` (plain
+ * http, the `Host` header as received) and `approov-token`. Besides `expires`, it checks no
+ * parameter: a request that signs anything else fails to verify.
  */
-export function floorVerifySigned({ method, url, headers }: FloorRequest): boolean {
+export function floorVerifySigned(
+  label: 'install' | 'account',
+  { method, url, headers }: FloorRequest,
+): boolean {
   const token = headers['approov-token'];
   const input = headers['signature-input'];
   const signature = headers['signature'];
   if (typeof token !== 'string' || typeof input !== 'string' || typeof signature !== 'string') {
     return false;
   }
-  if (floorClaims(token)?.ipk !== INSTALL_KEY.ipk) return false;
-  if (!input.startsWith(INSTALL_INPUT) || !signature.startsWith(INSTALL_SIGNATURE)) return false;
-  const params = input.slice(INSTALL_INPUT.length);
+  const claims = floorClaims(token);
+  if (claims === undefined || (label === 'install' && claims.ipk !== INSTALL_KEY.ipk)) return false;
+  if (!input.startsWith(`${label}=`) || !signature.startsWith(`${label}=:`)) return false;
+  const params = input.slice(label.length + 1);
   const expires = Number(params.slice(params.lastIndexOf(';expires=') + ';expires='.length));
   if (!(expires + FLOOR_TOLERANCE_SECONDS > Date.now() / 1000)) return false;
   const base =
     `"@method": ${method}\n"@target-uri": http://${String(headers.host)}${url}\n` +
     `"approov-token": ${token}\n"@signature-params": ${params}`;
-  return verify(
-    'sha256',
-    Buffer.from(base, 'latin1'),
-    { key: floorInstallKey, dsaEncoding: 'ieee-p1363' },
-    Buffer.from(signature.slice(INSTALL_SIGNATURE.length, -1), 'base64'),
-  );
+  const given = Buffer.from(signature.slice(label.length + 2, -1), 'base64');
+  if (label === 'install') {
+    return verify(
+      'sha256',
+      Buffer.from(base, 'latin1'),
+      { key: floorInstallKey, dsaEncoding: 'ieee-p1363' },
+      given,
+    );
+  }
+  const expected = createHmac('sha256', floorAccountKey).update(base, 'latin1').digest();
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** `floorVerifySigned()` as a guard. */
+/** `floorVerifySigned()` as a guard, for one label. */
 export class FloorSignedGuard implements CanActivate {
+  constructor(private readonly label: 'install' | 'account') {}
+
   canActivate(context: ExecutionContext): boolean {
-    if (!floorVerifySigned(context.switchToHttp().getRequest<FloorRequest>())) {
+    if (!floorVerifySigned(this.label, context.switchToHttp().getRequest<FloorRequest>())) {
       throw new UnauthorizedException();
     }
     return true;

@@ -64,6 +64,7 @@ const ROUTES: Record<string, (url: string) => Record<string, string>> = {
   '/rejected': always({ 'approov-token': forged }),
   '/quickstart': always({ 'approov-token': valid }),
   '/floor-signed': signed('install'),
+  '/floor-signed-account': signed('account'),
   '/protected-signed': signed('install'),
   '/protected-signed-account': signed('account'),
 };
@@ -196,6 +197,12 @@ function checkTargets(fastify: Table, express: Table): string[] {
       [
         `${adapter} R(/protected-signed-account) >= 0.80 x R(/protected)`,
         r(table, '/protected-signed-account') >= 0.8 * r(table, '/protected'),
+      ],
+      [
+        // Not the issue's target: the same comparison as the install route's, against the
+        // account route's own floor (one HMAC), to show what the guard adds to the crypto.
+        `${adapter} R(/protected-signed-account) >= 0.90 x R(/floor-signed-account) (reference)`,
+        r(table, '/protected-signed-account') >= 0.9 * r(table, '/floor-signed-account'),
       ],
     );
   }

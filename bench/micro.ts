@@ -122,7 +122,10 @@ const signing = {
   'ApproovGuard, token only (cache hit)': () => guarded(requests.install, handlers.tokenOnly),
   'ApproovGuard, install signature': () => guarded(requests.install, handlers.install),
   'ApproovGuard, account signature': () => guarded(requests.account, handlers.account),
-  'floor, token + install signature (one crypto.verify)': () => floorVerifySigned(requests.install),
+  'floor, token + install signature (one crypto.verify)': () =>
+    floorVerifySigned('install', requests.install),
+  'floor, token + account signature (one HMAC)': () =>
+    floorVerifySigned('account', requests.account),
   'floor (hand-written HS256), same token': () =>
     floorVerify(requests.install.headers['approov-token'] as string),
 };

@@ -74,8 +74,14 @@ class BenchController {
   }
 
   @Get('floor-signed')
-  @UseGuards(FloorSignedGuard)
+  @UseGuards(new FloorSignedGuard('install'))
   floorSigned() {
+    return ANSWER;
+  }
+
+  @Get('floor-signed-account')
+  @UseGuards(new FloorSignedGuard('account'))
+  floorSignedAccount() {
     return ANSWER;
   }
 
