@@ -23,17 +23,19 @@ export interface SignatureFields {
   readonly signatures: Dictionary;
 }
 
-/** How many `Signature-Input` texts to keep parsed. */
-const PARSED_INPUTS = 1024;
+/** How many `Signature-Input` texts to keep parsed, and the longest kept: an SDK's is shorter. */
+const PARSED_INPUTS = 256;
+const LONGEST_KEPT_INPUT = 1024;
 
 /**
  * Reads the request's `Signature-Input` and `Signature` fields as RFC 9651 dictionaries (repeated
  * fields combined first, as RFC 9110 says). Either field absent is `missing_signature`; either
  * unparsable is `malformed_signature`.
  *
- * Parsed inputs are kept by their text, the newest `PARSED_INPUTS`: an SDK names the same
- * components and parameters for every request it signs in the same second, so one parse serves
- * them all. A signature is new each time.
+ * Parsed inputs are kept by their text, the newest `PARSED_INPUTS` of at most
+ * `LONGEST_KEPT_INPUT` characters (so that a flood of odd inputs costs little memory): an SDK
+ * names the same components and parameters for every request it signs in the same second, so one
+ * parse serves them all. A signature is new each time.
  */
 export class SignatureFieldReader {
   private readonly inputs = new Map<string, Dictionary>();
@@ -53,6 +55,7 @@ export class SignatureFieldReader {
     let inputs = this.inputs.get(text);
     if (inputs === undefined) {
       inputs = parseDictionary(text);
+      if (text.length > LONGEST_KEPT_INPUT) return inputs;
       if (this.inputs.size >= PARSED_INPUTS) this.inputs.delete(this.inputs.keys().next().value!);
       this.inputs.set(text, inputs);
     }
