@@ -182,27 +182,30 @@ export class ApproovExchange {
       typeof carrier.host === 'string'
         ? carrier
         : undefined;
-    let scheme: string;
-    let authority: string;
-    let target = typeof adapterRequest?.originalUrl === 'string' ? adapterRequest.originalUrl : url;
+    let signed: Pick<SignedRequest, 'scheme' | 'authority' | 'target'> | undefined;
     if (targetUri !== undefined) {
-      const parts = splitAbsoluteUri(targetUri(adapterRequest ?? raw));
+      signed = splitAbsoluteUri(targetUri(adapterRequest ?? raw));
       // The app's own function is wrong: the guard refuses the request as an internal error.
-      if (parts === undefined) throw new TypeError('messageSigning.targetUri returned no URI');
-      ({ scheme, authority, target } = parts);
-    } else if (adapterRequest !== undefined) {
-      scheme = (adapterRequest.protocol as string).toLowerCase();
-      authority = adapterRequest.host as string;
+      if (signed === undefined) throw new TypeError('messageSigning.targetUri returned no URI');
     } else {
-      scheme = raw?.socket !== undefined && 'encrypted' in raw.socket ? 'https' : 'http';
-      authority = readCombinedHeader(rawHeaders, 'host') ?? '';
+      const scheme =
+        adapterRequest !== undefined
+          ? (adapterRequest.protocol as string).toLowerCase()
+          : raw?.socket !== undefined && 'encrypted' in raw.socket
+            ? 'https'
+            : 'http';
+      const authority =
+        adapterRequest !== undefined
+          ? (adapterRequest.host as string)
+          : (readCombinedHeader(rawHeaders, 'host') ?? '');
+      const target =
+        typeof adapterRequest?.originalUrl === 'string' ? adapterRequest.originalUrl : url;
+      signed = { scheme, authority: normalizeAuthority(scheme, authority), target };
     }
     const { rawBody } = carrier ?? {};
     return {
       method,
-      scheme,
-      authority: normalizeAuthority(scheme, authority),
-      target,
+      ...signed,
       rawHeaders,
       body: Buffer.isBuffer(rawBody) ? rawBody : declaresBody(rawHeaders) ? undefined : EMPTY_BODY,
     };

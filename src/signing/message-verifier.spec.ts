@@ -9,19 +9,16 @@ import {
 import type { ApproovClaims } from '../token/claims.js';
 import { type MessageSigningPolicy, MessageSignatureVerifier } from './message-verifier.js';
 import { signatureBase } from './signature-base.js';
-import { normalizeAuthority, type SignedRequest } from './signed-request.js';
+import { type SignedRequest, splitAbsoluteUri } from './signed-request.js';
 
 /** A vector's request as the guard would read it. */
 function signedRequestOf(
   request: VectorRequest,
   extraHeaders: [string, string][] = [],
 ): SignedRequest {
-  const url = /^(\w+):\/\/([^/]+)(.*)$/.exec(request.target_uri)!;
   return {
     method: request.method,
-    scheme: url[1],
-    authority: normalizeAuthority(url[1], url[2]),
-    target: url[3],
+    ...splitAbsoluteUri(request.target_uri)!,
     rawHeaders: [...request.headers, ...extraHeaders].flat(),
     body: Buffer.from(request.body ?? '', 'utf8'),
   };
