@@ -20,5 +20,5 @@ console.log(`Approov sample app (${adapter.constructor.name}) listening on http:
 // Example tokens are for trying the app out; a production log never shows a token.
 if (process.env.NODE_ENV !== 'production') {
   const { secret } = app.get<ApproovModuleOptions>(APPROOV_MODULE_OPTIONS);
-  console.log(exampleRequests(`http://localhost:${port}`, secret));
+  console.log(exampleRequests(`http://localhost:${port}`, secret!));
 }

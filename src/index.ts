@@ -13,8 +13,10 @@ export {
   type ApproovRequest,
   attachApproovHandshake,
 } from './guard/request.js';
+export { type ApproovKeyInfo, ApproovKeys } from './module/approov-keys.js';
 export { ApproovModule } from './module/approov.module.js';
 export { ApproovConfigError } from './module/config-error.js';
+export type { ApproovJwksOptions, ApproovKeyOptions } from './module/key-options.js';
 export type {
   ApproovMessageSigningOptions,
   ApproovMessageSigningRouteOptions,
@@ -31,4 +33,5 @@ export {
   type ApproovModuleOptions,
 } from './module/options.js';
 export type { ApproovSignatureLabel } from './signing/message-verifier.js';
+export type { JwsAlgorithm } from './token/algorithms.js';
 export { ApproovTokenVerifier } from './token/token-verifier.js';

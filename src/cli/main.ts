@@ -9,11 +9,12 @@ import { parseArgs } from 'node:util';
 import { approovBindingHash, checkBinding } from '../binding/token-binding.js';
 import type { ApproovFailureReason } from '../guard/reasons.js';
 import { isHeaderName } from '../headers/raw-headers.js';
+import { createTokenVerifier } from '../module/approov-keys.js';
 import { resolveApproovConfig } from '../module/options.js';
 import { type ApproovSignatureLabel, LABEL_ALGORITHMS } from '../signing/message-verifier.js';
 import { mintApproovToken, signApproovRequest } from '../testing/index.js';
 import { decodeBase64 } from '../token/base64.js';
-import { ApproovTokenVerifier, type ClaimsSink } from '../token/token-verifier.js';
+import type { ClaimsSink } from '../token/token-verifier.js';
 
 /** Exit codes: the token is valid, it is rejected, or the command was used wrongly. */
 const VALID = 0;
@@ -188,7 +189,7 @@ function check(args: string[]): number {
     secret: secretFrom(values.secret),
     clockToleranceSeconds: Number(values['clock-tolerance'] ?? 0),
   });
-  const verifier = new ApproovTokenVerifier(config);
+  const verifier = createTokenVerifier(config);
   const sink: ClaimsSink = {};
   let reason: ApproovFailureReason | undefined = verifier.check(positionals[0].trim(), sink);
   const bind = values.bind ?? [];

@@ -8,6 +8,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { checkBinding } from '../binding/token-binding.js';
 import { readSingleHeader, REPEATED_HEADER } from '../headers/raw-headers.js';
+import { ApproovKeys } from '../module/approov-keys.js';
 import { APPROOV_CONFIG, type ApproovConfig } from '../module/options.js';
 import {
   type MessageSigningPolicy,
@@ -19,6 +20,14 @@ import { type ApproovFailureReason, SOUND_TOKEN_FAILURES } from './reasons.js';
 import { ApproovRefusals } from './refusals.js';
 import { readRoutePolicy, type RoutePolicy } from './route-policy.js';
 import { ApproovExchange, transportOf } from './request.js';
+
+/** `undefined` lets the request through; otherwise the exception to throw. */
+type Verdict = Error | undefined | Promise<Error | undefined>;
+
+function admit(refusal: Error | undefined): boolean {
+  if (refusal === undefined) return true;
+  throw refusal;
+}
 
 const APPROOV_STATUS = 'approov-status';
 const APPROOV_TRACE_ID = 'approov-traceid';
@@ -51,27 +60,39 @@ export class ApproovGuard implements CanActivate {
     private readonly reflector: Reflector,
     @Inject(APPROOV_CONFIG) private readonly config: ApproovConfig,
     private readonly verifier: ApproovTokenVerifier,
+    private readonly keys: ApproovKeys,
     private readonly refusals: ApproovRefusals,
     private readonly signatures: MessageSignatureVerifier,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
-    let refusal: Error | undefined;
+  /**
+   * Synchronous, except for a token naming a kid that no key has while a key set URL is
+   * configured: that request waits for one rate-limited refresh of the key set, then is checked
+   * again.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    let verdict: Verdict;
     try {
-      refusal = this.judge(context);
+      verdict = this.judge(context, true);
     } catch (error) {
-      // Only a bug or a hostile object gets here: refuse, as for any failure, and say so
-      // (by the error's name only: a message can quote what was being parsed).
-      const name = error instanceof Error ? error.name : typeof error;
-      this.logger.error(`Approov check failed unexpectedly (${name}); the request was refused`);
-      refusal = this.refusals.for('internal_error', transportOf(context));
+      verdict = this.unexpected(error, context);
     }
-    if (refusal === undefined) return true;
-    throw refusal;
+    if (verdict instanceof Promise) {
+      return verdict.catch((error: unknown) => this.unexpected(error, context)).then(admit);
+    }
+    return admit(verdict);
+  }
+
+  /** The refusal after an error: only a bug or a hostile object gets here. */
+  private unexpected(error: unknown, context: ExecutionContext): Error {
+    // By the error's name only: a message can quote what was being parsed.
+    const name = error instanceof Error ? error.name : typeof error;
+    this.logger.error(`Approov check failed unexpectedly (${name}); the request was refused`);
+    return this.refusals.for('internal_error', transportOf(context));
   }
 
   /** Decides on a request: `undefined` lets it through, otherwise the exception to throw. */
-  private judge(context: ExecutionContext): Error | undefined {
+  private judge(context: ExecutionContext, mayRefreshKeys: boolean): Verdict {
     const policy = this.policyOf(context);
     if (policy.skip) return undefined;
     const exchange = ApproovExchange.of(context);
@@ -79,6 +100,10 @@ export class ApproovGuard implements CanActivate {
       exchange.reason = this.failureOf(exchange, policy);
     } catch {
       exchange.reason = 'internal_error';
+    }
+    if (exchange.reason === 'unknown_key' && mayRefreshKeys) {
+      const refresh = this.keys.refreshForUnknownKey();
+      if (refresh !== undefined) return refresh.then(() => this.judge(context, false));
     }
     const { reason, carrier } = exchange;
     const monitored = reason !== undefined && policy.mode === 'monitor';

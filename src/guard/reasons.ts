@@ -13,8 +13,12 @@ import type { TokenFailure } from '../token/token-failure.js';
  * - `duplicate_token`: the token header was sent more than once.
  * - `malformed_token`: not a compact JWS of three base64url segments with a JSON object header
  *   and payload.
- * - `unsupported_algorithm`: the header's `alg` is not the configured `HS256`.
- * - `bad_signature`: the signature does not match the account secret.
+ * - `unsupported_algorithm`: the header's `alg` is absent, not text, or not the algorithm of any
+ *   configured key (`HS256` for the account secret).
+ * - `unknown_key`: the header names a `kid` that no configured key has, and no key without a kid
+ *   verifies the token; or no key without a kid exists for a token that names none.
+ * - `bad_signature`: the signature does not match the key (the account secret, or the keys
+ *   selected by `alg` and `kid`).
  * - `critical_header`: the header has a `crit` parameter, whose extensions are not supported.
  * - `missing_exp`, `invalid_exp`, `expired`: the `exp` claim is absent, not a finite number, or
  *   not in the future.

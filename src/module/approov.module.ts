@@ -9,6 +9,7 @@ import {
 } from '../guard/refusals.js';
 import { MessageSignatureVerifier } from '../signing/message-verifier.js';
 import { ApproovTokenVerifier } from '../token/token-verifier.js';
+import { ApproovKeys, createTokenVerifier } from './approov-keys.js';
 import { APPROOV_MODULE_OPTIONS, ApproovConfigurableModule } from './module-definition.js';
 import { APPROOV_CONFIG, type ApproovConfig, resolveApproovConfig } from './options.js';
 import { ApproovRouteCheck } from './route-check.js';
@@ -32,8 +33,9 @@ import { ApproovRouteCheck } from './route-check.js';
     {
       provide: ApproovTokenVerifier,
       inject: [APPROOV_CONFIG],
-      useFactory: (config: ApproovConfig) => new ApproovTokenVerifier(config),
+      useFactory: createTokenVerifier,
     },
+    ApproovKeys,
     {
       provide: MessageSignatureVerifier,
       inject: [APPROOV_CONFIG],
@@ -46,6 +48,7 @@ import { ApproovRouteCheck } from './route-check.js';
   exports: [
     APPROOV_CONFIG,
     ApproovTokenVerifier,
+    ApproovKeys,
     MessageSignatureVerifier,
     ApproovRefusals,
     ApproovGuard,

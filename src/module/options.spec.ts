@@ -14,7 +14,9 @@ describe('resolveApproovConfig', () => {
       allowMissingPay: false,
       clockToleranceSeconds: 0,
     });
-    expect(config.key.export()).toEqual(Buffer.from(secret, 'base64'));
+    expect(config.keys).toHaveLength(1);
+    expect(config.keys[0]).toMatchObject({ alg: 'HS256', kid: undefined });
+    expect(config.keys[0].key.export()).toEqual(Buffer.from(secret, 'base64'));
   });
 
   it('keeps the defaults of the rollout and response options', () => {

@@ -1,11 +1,16 @@
-import type { KeyObject } from 'node:crypto';
 import type { ApproovMode } from '../guard/decorators.js';
 import type { ApproovResultEvent, ApproovTransport } from '../guard/events.js';
 import type { ApproovFailureReason } from '../guard/reasons.js';
 import { isHeaderName } from '../headers/raw-headers.js';
-import { decodeApproovSecret } from '../token/secret.js';
+import type { VerificationKey } from '../token/verification-key.js';
 import { ApproovConfigError } from './config-error.js';
 import { normalizeHeaderNames } from './header-names.js';
+import {
+  type ApproovJwksOptions,
+  type ApproovKeyOptions,
+  resolveKeySources,
+} from './key-options.js';
+import type { JwksSettings } from '../jwks/remote-key-set.js';
 import {
   type ApproovMessageSigningOptions,
   checkAccountKeyFor,
@@ -22,8 +27,27 @@ export interface ApproovModuleOptions {
    * The Approov account secret, exactly as `approov secret -get base64` (or `-get base64url`)
    * prints it: standard or URL-safe base64, padding optional. Decoded once at startup; it must
    * decode to at least 32 bytes. Keep it out of source control: read it from the environment.
+   * The short form of `keys: [{ alg: 'HS256', key: secret }]`; give one or the other.
    */
-  secret: string;
+  secret?: string;
+  /**
+   * The keys tokens may be signed with, in place of `secret`: several account secrets during a
+   * rotation, keys with a `kid`, the public keys of Approov key sets (RS*, PS*, ES*, EdDSA).
+   * Checked at startup; replace them in a running app with `ApproovKeys.replace()`. See
+   * docs/keys.md.
+   * @default none
+   */
+  keys?: readonly ApproovKeyOptions[];
+  /**
+   * The URL of a JSON Web Key Set (RFC 7517) with the public keys tokens may be signed with:
+   * fetched at startup (a failure stops the app unless `keys` or `secret` are given too), then
+   * refreshed in the background, and at once, rate-limited, when a token names an unknown kid.
+   * Its keys are used beside `keys`. HMAC secrets never come from a URL. See docs/keys.md.
+   * @default none
+   */
+  jwksUrl?: string;
+  /** How the key set at `jwksUrl` is fetched: timeout, size cap, refresh interval, cooldown. */
+  jwks?: ApproovJwksOptions;
   /**
    * The request header that carries the Approov token.
    * @default 'Approov-Token'
@@ -119,8 +143,10 @@ export interface ApproovModuleOptions {
 
 /** The options as the guard uses them: checked, decoded and normalised once, at startup. */
 export interface ApproovConfig {
-  /** The decoded account secret. */
-  readonly key: KeyObject;
+  /** The configured keys (`secret` or `keys`), checked and parsed. */
+  readonly keys: readonly VerificationKey[];
+  /** The key set URL and how it is fetched, when `jwksUrl` is given. */
+  readonly jwks?: JwksSettings;
   /** Lower case. */
   readonly tokenHeader: string;
   /** Lower case, in order. */
@@ -150,6 +176,9 @@ export const APPROOV_CONFIG = Symbol.for('nestjs-approov:config');
 
 const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ApproovModuleOptions>([
   'secret',
+  'keys',
+  'jwksUrl',
+  'jwks',
   'tokenHeader',
   'tokenBinding',
   'allowMissingPay',
@@ -182,19 +211,6 @@ const QUERY_PARAMETER = /^[A-Za-z0-9._~-]+$/;
 
 /** Longest leeway accepted: an Approov token's whole lifetime. */
 const MAX_CLOCK_TOLERANCE_SECONDS = 300;
-
-const HOW_TO_GET_SECRET =
-  'Get the account secret with `approov secret -get base64` (or `-get base64url`) and pass it exactly as printed.';
-
-/**
- * The account secret as a key, or an `ApproovConfigError` that names `option` and says how to
- * get the secret.
- */
-export function approovSecretKey(secret: unknown, option = 'secret'): KeyObject {
-  const key = decodeApproovSecret(secret);
-  if (typeof key === 'string') throw new ApproovConfigError(option, key, HOW_TO_GET_SECRET);
-  return key;
-}
 
 /** Validates the module options and resolves them; bad options fail here, at startup. */
 export function resolveApproovConfig(options: ApproovModuleOptions): ApproovConfig {
@@ -329,7 +345,7 @@ export function resolveApproovConfig(options: ApproovModuleOptions): ApproovConf
   const signing = resolveMessageSigning(messageSigning);
   checkAccountKeyFor(signing.policy, signing, 'messageSigning.labels');
   return {
-    key: approovSecretKey(options.secret),
+    ...resolveKeySources(options),
     tokenHeader: lowerTokenHeader,
     tokenBinding: binding,
     allowMissingPay,

@@ -1,14 +1,18 @@
 import {
+  constants,
   createHash,
   createHmac,
+  createPrivateKey,
   generateKeyPairSync,
-  type KeyObject,
+  KeyObject,
   randomBytes,
   sign,
 } from 'node:crypto';
 import { type BareItem, type InnerList, type Item, serializeDictionary } from 'structured-headers';
 import { approovBindingHash } from '../binding/token-binding.js';
-import { approovSecretKey } from '../module/options.js';
+import { approovSecretKey } from '../module/key-options.js';
+import { ALGORITHM_SPECS, type JwsAlgorithm } from '../token/algorithms.js';
+import { decodeApproovSecret, type HmacAlgorithm } from '../token/secret.js';
 import { LABEL_ALGORITHMS } from '../signing/message-verifier.js';
 import { signatureBase } from '../signing/signature-base.js';
 import { type SignedRequest, splitAbsoluteUri } from '../signing/signed-request.js';
@@ -17,8 +21,14 @@ export { approovBindingHash } from '../binding/token-binding.js';
 
 /** What `mintApproovToken()` signs. */
 export interface MintApproovTokenOptions {
-  /** The account secret, base64 or base64url, as given to `ApproovModule`. */
-  secret: string;
+  /** The account secret, base64 or base64url, as given to `ApproovModule`. Give it or `key`. */
+  secret?: string;
+  /**
+   * The key to sign with in place of the account secret: for HS256, HS384 and HS512 a secret as
+   * base64 text (or a secret `KeyObject`); for the others a private key (`KeyObject` or PEM
+   * text). The header becomes `{ alg, typ: 'JWT', kid }` (no `kid` when it has none).
+   */
+  key?: { alg: JwsAlgorithm; key: KeyObject | string; kid?: string };
   /**
    * Seconds from `now` to `exp`; negative for an expired token. Ignored when `claims` sets `exp`.
    * @default 300
@@ -29,8 +39,9 @@ export interface MintApproovTokenOptions {
   /** Claims to add or override; a claim set to `undefined` is left out (`{ exp: undefined }`). */
   claims?: Record<string, unknown>;
   /**
-   * The JWS header to sign, for tests of hostile headers.
-   * @default { alg: 'HS256', typ: 'JWT' }
+   * The JWS header to sign, for tests of hostile headers. The signature is made with the secret or
+   * `key`, whatever the header's `alg` says.
+   * @default { alg: 'HS256', typ: 'JWT' }, or the header of `key`
    */
   header?: Record<string, unknown>;
   /**
@@ -44,8 +55,9 @@ const encodeSegment = (value: unknown): string =>
   Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 
 /**
- * Mints an HS256 Approov token as the Approov cloud would, for tests and examples. Never use it
- * to issue tokens to clients: only Approov's attestation makes a token worth trusting.
+ * Mints an Approov token as the Approov cloud would, signed with the account secret (HS256) or
+ * another key, for tests and examples. Never use it to issue tokens to clients: only Approov's
+ * attestation makes a token worth trusting.
  */
 export function mintApproovToken(options: MintApproovTokenOptions): string {
   const { ttlSeconds = 300, now = Date.now() } = options;
@@ -54,11 +66,59 @@ export function mintApproovToken(options: MintApproovTokenOptions): string {
     ...(options.bind && { pay: approovBindingHash(options.bind) }),
     ...options.claims,
   };
-  const signingInput = `${encodeSegment(options.header ?? { alg: 'HS256', typ: 'JWT' })}.${encodeSegment(claims)}`;
-  const signature = createHmac('sha256', approovSecretKey(options.secret))
-    .update(signingInput)
-    .digest('base64url');
-  return `${signingInput}.${signature}`;
+  const { alg, key, kid } = options.key ?? {
+    alg: 'HS256' as const,
+    key: approovSecretKey(options.secret),
+  };
+  const header = options.header ?? { alg, typ: 'JWT', ...(kid !== undefined && { kid }) };
+  const signingInput = `${encodeSegment(header)}.${encodeSegment(claims)}`;
+  return `${signingInput}.${signJws(signingInput, alg, key).toString('base64url')}`;
+}
+
+/** The JWS signature of `signingInput` with `key` by `alg` (RFC 7518 section 3). */
+function signJws(signingInput: string, alg: JwsAlgorithm, key: KeyObject | string): Buffer {
+  const spec = ALGORITHM_SPECS[alg];
+  const data = Buffer.from(signingInput, 'latin1');
+  if (spec.family === 'hmac') {
+    const secret = key instanceof KeyObject ? key : decodeApproovSecret(key, alg as HmacAlgorithm);
+    if (typeof secret === 'string') throw new TypeError(`The ${alg} secret ${secret}.`);
+    return createHmac(spec.hash!, secret).update(data).digest();
+  }
+  const privateKey = key instanceof KeyObject ? key : createPrivateKey(key);
+  switch (spec.family) {
+    case 'ecdsa':
+      return sign(spec.hash, data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+    case 'rsa-pss':
+      return sign(spec.hash, data, {
+        key: privateKey,
+        padding: constants.RSA_PKCS1_PSS_PADDING,
+        saltLength: spec.hashBytes,
+      });
+    default:
+      return sign(spec.hash ?? null, data, privateKey);
+  }
+}
+
+/**
+ * A new key pair for an asymmetric `alg` (RSA of 2048 bits, the algorithm's EC curve, Ed25519),
+ * for tests of key sets: give the public key to `keys` (or a JWK of it to a JWKS server) and the
+ * private key to `mintApproovToken({ key })`.
+ */
+export function generateApproovKeyPair(alg: Exclude<JwsAlgorithm, HmacAlgorithm>): {
+  publicKey: KeyObject;
+  privateKey: KeyObject;
+} {
+  const spec = ALGORITHM_SPECS[alg];
+  switch (spec.family) {
+    case 'ecdsa':
+      return generateKeyPairSync('ec', { namedCurve: spec.curve! });
+    case 'eddsa':
+      return generateKeyPairSync('ed25519');
+    case 'hmac':
+      throw new TypeError(`${alg} takes a secret: use generateApproovSecret().`);
+    default:
+      return generateKeyPairSync('rsa', { modulusLength: 2048 });
+  }
 }
 
 /** A new random secret of 64 bytes in base64, like an Approov account's, for tests. */

@@ -1,8 +1,9 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
+import { ALGORITHM_SPECS } from './algorithms.js';
 import { decodeBase64 } from './base64.js';
 
-/** HS256 wants a key of at least its output size (RFC 7518 section 3.2); Approov's has 64 bytes. */
-const MIN_SECRET_BYTES = 32;
+/** The HMAC algorithms a secret can be given for. */
+export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512';
 
 /**
  * Words, not random text: `approov_base64_secret_here`, `your-secret`, `CHANGE_ME`. Random base64
@@ -20,8 +21,13 @@ export type SecretProblem = string;
  * Decodes the account secret as the Approov CLI prints it: standard base64 or base64url, padding
  * optional, surrounding whitespace ignored. Anything else is a `SecretProblem`, so that a
  * mistyped or truncated secret can stop the app at startup instead of refusing every request.
+ * An HMAC key must be at least as long as the hash output (RFC 7518 section 3.2); Approov's has
+ * 64 bytes.
  */
-export function decodeApproovSecret(text: unknown): KeyObject | SecretProblem {
+export function decodeApproovSecret(
+  text: unknown,
+  algorithm: HmacAlgorithm = 'HS256',
+): KeyObject | SecretProblem {
   if (typeof text !== 'string') {
     return text === undefined || text === null ? 'is missing' : 'must be a string';
   }
@@ -30,8 +36,9 @@ export function decodeApproovSecret(text: unknown): KeyObject | SecretProblem {
   if (PLACEHOLDER.test(trimmed)) return 'is made of words: a placeholder, not the secret';
   const bytes = decodeBase64(trimmed);
   if (typeof bytes === 'string') return bytes;
-  if (bytes.length < MIN_SECRET_BYTES) {
-    return `decodes to ${bytes.length} bytes; an HS256 key needs at least ${MIN_SECRET_BYTES} (Approov's has 64)`;
+  const minBytes = ALGORITHM_SPECS[algorithm].hashBytes;
+  if (bytes.length < minBytes) {
+    return `decodes to ${bytes.length} bytes; an ${algorithm} key needs at least ${minBytes} (Approov's has 64)`;
   }
   return createSecretKey(bytes);
 }

@@ -5,6 +5,7 @@
 export type TokenFailure =
   | 'malformed_token'
   | 'unsupported_algorithm'
+  | 'unknown_key'
   | 'bad_signature'
   | 'critical_header'
   | 'missing_exp'

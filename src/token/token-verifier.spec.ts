@@ -10,6 +10,8 @@ import {
   type ClaimsSink,
   type TokenVerifierSettings,
 } from './token-verifier.js';
+import { TokenKeySet } from './key-set.js';
+import { parseVerificationKey, type VerificationKey } from './verification-key.js';
 
 const NOW = 1_800_000_000;
 
@@ -18,7 +20,9 @@ const settingsOf = (
   secret: string,
   { clockToleranceSeconds = 0, cacheSize = 10_000 }: Partial<TokenVerifierSettings> = {},
 ): TokenVerifierSettings => ({
-  key: createSecretKey(Buffer.from(secret, 'base64')),
+  keys: TokenKeySet.of([
+    parseVerificationKey({ alg: 'HS256', key: createSecretKey(Buffer.from(secret, 'base64')) }),
+  ] as VerificationKey[]) as TokenKeySet,
   clockToleranceSeconds,
   cacheSize,
 });

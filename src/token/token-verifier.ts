@@ -1,9 +1,11 @@
-import type { KeyObject } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
+import { ALGORITHM_SPECS } from './algorithms.js';
 import type { ApproovClaims } from './claims.js';
-import { APPROOV_ALGORITHM, checkHs256Jws } from './jws.js';
+import { checkJws } from './jws.js';
+import type { TokenKeySet } from './key-set.js';
 import { checkTimeClaims } from './time-claims.js';
 import type { TokenFailure } from './token-failure.js';
+import type { VerificationKey } from './verification-key.js';
 
 interface DecodedJws {
   header: Record<string, unknown>;
@@ -17,46 +19,54 @@ export interface ClaimsSink {
 
 /** What the verifier needs of the configuration. */
 export interface TokenVerifierSettings {
-  /** The decoded account secret. */
-  readonly key: KeyObject;
+  /** The keys tokens may be signed with. */
+  readonly keys: TokenKeySet;
   readonly clockToleranceSeconds: number;
   /** How many verified tokens to remember; 0 for none. */
   readonly cacheSize: number;
 }
 
 /**
- * Verifies Approov tokens with the account secret: structure, header, signature and time claims.
+ * Verifies Approov tokens with a set of keys: structure, header, signature and time claims.
  *
- * A token goes through two checks. First a strict one of its own (`checkHs256Jws`), which throws
- * nothing, so garbage and forged tokens cost no more than a good one. Then the library's own
- * `JwtService` (never the application's `JwtModule`) verifies it again and parses the payload.
- * A token that passes both and is within its lifetime is remembered, by its exact text, in a
- * bounded cache: the next request with it skips both checks, never the time check.
+ * A token first goes through a strict check of its own (`checkJws`), which throws nothing, so
+ * garbage and forged tokens cost no more than one verification with each selected key. A token
+ * signed with an HMAC key (the account secret) is then verified again by the library's own
+ * `JwtService` (never the application's `JwtModule`), which parses the payload; one signed with
+ * a public key is verified once, as a second public-key verification would double the cost of
+ * every new token. A token that passes and is within its lifetime is remembered, by its exact
+ * text, in a bounded cache: the next request with it skips the signature check, never the time
+ * check.
  */
 export class ApproovTokenVerifier {
-  private readonly jwt: JwtService;
-  private readonly key: KeyObject;
+  private keys: TokenKeySet;
+  /** One `JwtService` per HMAC key, pinned to that key and its algorithm. */
+  private readonly jwtServices = new WeakMap<VerificationKey, JwtService>();
   private readonly clockToleranceSeconds: number;
   private readonly cacheSize: number;
   /** Verified tokens and their frozen claims, oldest first. */
   private readonly verified = new Map<string, ApproovClaims>();
 
   constructor(settings: TokenVerifierSettings) {
-    this.key = settings.key;
     this.clockToleranceSeconds = settings.clockToleranceSeconds;
     this.cacheSize = settings.cacheSize;
-    this.jwt = new JwtService({
-      // A KeyObject: jsonwebtoken would otherwise try to parse the secret as a public key on
-      // every call.
-      secret: settings.key,
-      // The time claims are checked here, on the exact clock rather than whole seconds.
-      verifyOptions: {
-        algorithms: [APPROOV_ALGORITHM],
-        complete: true,
-        ignoreExpiration: true,
-        ignoreNotBefore: true,
-      },
-    });
+    this.keys = settings.keys;
+    this.prepare(settings.keys);
+  }
+
+  /** The keys in use. */
+  get keySet(): TokenKeySet {
+    return this.keys;
+  }
+
+  /**
+   * Verifies tokens with `keys` from now on. When a key in use is not in the new set, the
+   * remembered tokens are forgotten: one verified by a removed key must not pass again.
+   */
+  useKeys(keys: TokenKeySet): void {
+    this.prepare(keys);
+    if (!keys.includesAll(this.keys)) this.verified.clear();
+    this.keys = keys;
   }
 
   /**
@@ -87,19 +97,45 @@ export class ApproovTokenVerifier {
    * is not. The time claims are left to `check()`.
    */
   verifySignature(token: string): ApproovClaims | TokenFailure {
-    const failure = checkHs256Jws(token, this.key);
-    if (failure !== undefined) return failure;
-    let jws: DecodedJws;
-    try {
-      jws = this.jwt.verify<DecodedJws>(token);
-    } catch (error) {
-      return reasonOfJwtError(error);
+    const key = checkJws(token, this.keys);
+    if (typeof key === 'string') return key;
+    const jwt = this.jwtServices.get(key);
+    let payload: unknown;
+    if (jwt === undefined) {
+      payload = parsePayload(token);
+    } else {
+      try {
+        payload = jwt.verify<DecodedJws>(token).payload;
+      } catch (error) {
+        return reasonOfJwtError(error);
+      }
     }
-    const { payload } = jws;
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
       return 'malformed_token';
     }
     return Object.freeze(payload) as ApproovClaims;
+  }
+
+  /** Builds the `JwtService` of each new HMAC key of `keys`, once. */
+  private prepare(keys: TokenKeySet): void {
+    for (const key of keys.keys) {
+      if (ALGORITHM_SPECS[key.alg].family !== 'hmac' || this.jwtServices.has(key)) continue;
+      this.jwtServices.set(
+        key,
+        new JwtService({
+          // A KeyObject: jsonwebtoken would otherwise try to parse the secret as a public key on
+          // every call.
+          secret: key.key,
+          // The time claims are checked here, on the exact clock rather than whole seconds.
+          verifyOptions: {
+            algorithms: [key.alg as 'HS256' | 'HS384' | 'HS512'],
+            complete: true,
+            ignoreExpiration: true,
+            ignoreNotBefore: true,
+          },
+        }),
+      );
+    }
   }
 
   /** Keeps a verified token, evicting the oldest beyond the cache size. */
@@ -109,6 +145,16 @@ export class ApproovTokenVerifier {
       this.verified.delete(this.verified.keys().next().value!);
     }
     this.verified.set(token, claims);
+  }
+}
+
+/** The payload segment's JSON, or `undefined` when it is not JSON. */
+function parsePayload(token: string): unknown {
+  const segment = token.slice(token.indexOf('.') + 1, token.lastIndexOf('.'));
+  try {
+    return JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
   }
 }
 

@@ -109,7 +109,8 @@ const keyAttacks = (): Attack[] => [
     (kid) =>
       withToken(
         forge({ header: { alg: 'HS256', kid }, key: kid === '/dev/null' ? '' : attacker }),
-        'bad_signature',
+        // No configured key has the kid, and the secret (which has none) does not verify it.
+        'unknown_key',
         `kid ${JSON.stringify(kid)}`,
       ),
   ),
