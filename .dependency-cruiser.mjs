@@ -19,10 +19,18 @@ export default {
     {
       name: 'core-stays-pure',
       comment:
-        'The core (headers, token, binding, signing) never imports the Nest layers, the CLI, the integrations or the test helpers: its checks take plain values.',
+        'The core (headers, token, binding, signing) never imports the Nest layers, the key set fetcher, the CLI, the integrations or the test helpers: its checks take plain values.',
       severity: 'error',
       from: { path: CORE, pathNot: SPEC },
-      to: { path: '^src/(guard|module|cli|integrations|replay|testing)/' },
+      to: { path: '^src/(guard|module|jwks|cli|integrations|replay|testing)/' },
+    },
+    {
+      name: 'jwks-runs-without-nest',
+      comment:
+        'The key set fetcher (jwks/) takes plain settings and tells a listener: it imports the core only, never Nest or the Nest layers.',
+      severity: 'error',
+      from: { path: '^src/jwks/', pathNot: SPEC },
+      to: { path: ['(^|/)node_modules/@nestjs/(common|core)/', '^src/(guard|module|cli|testing)/'] },
     },
     {
       name: 'core-runs-without-nest',

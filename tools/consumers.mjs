@@ -1,6 +1,7 @@
 // `npm run test:consumers`: install the packed library, as a user would, into two new apps, a
 // Nest 11 CommonJS app (jest in its default CommonJS mode) and a Nest 12 ES-module app, and run
-// the same e2e suite (tools/consumer-app.e2e-spec.ts) in each, on Express and Fastify.
+// the same e2e suites (tools/consumer-app.e2e-spec.ts, tools/consumer-jwks.e2e-spec.ts) in each,
+// on Express and Fastify.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,7 +51,12 @@ const APPS = [
     type: 'commonjs',
     compilerOptions: { module: 'commonjs', moduleResolution: 'node10', ignoreDeprecations: '6.0' },
     jest: { testEnvironment: 'node', transform: { '^.+\\.ts$': 'ts-jest' } },
-    test: ['node_modules/jest/bin/jest.js'],
+    // The library loads in CommonJS jest as is; an app with a JWKS URL loads `jose`, an ES module,
+    // which CommonJS jest can import on Node < 24.9 only with the VM modules flag.
+    runs: [
+      ['node_modules/jest/bin/jest.js', 'test/app'],
+      ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', 'test/jwks'],
+    ],
   },
   {
     name: 'nest12-esm',
@@ -62,7 +68,7 @@ const APPS = [
       extensionsToTreatAsEsm: ['.ts'],
       transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
     },
-    test: ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js'],
+    runs: [['--experimental-vm-modules', 'node_modules/jest/bin/jest.js']],
   },
 ];
 
@@ -97,14 +103,16 @@ try {
         types: ['node', 'jest'],
       },
     });
-    copyFileSync(
-      join(root, 'tools/consumer-app.e2e-spec.ts'),
-      join(folder, 'test/app.e2e-spec.ts'),
-    );
+    for (const suite of ['app', 'jwks']) {
+      copyFileSync(
+        join(root, `tools/consumer-${suite}.e2e-spec.ts`),
+        join(folder, `test/${suite}.e2e-spec.ts`),
+      );
+    }
     console.log(`\n${app.name}: installing Nest ${app.major} and the packed nestjs-approov`);
     run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], folder);
-    console.log(`${app.name}: running its e2e suite`);
-    run(process.execPath, app.test, folder);
+    console.log(`${app.name}: running its e2e suites`);
+    for (const args of app.runs) run(process.execPath, args, folder);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { RemoteKeySet } from '../jwks/remote-key-set.js';
 import type { JwsAlgorithm } from '../token/algorithms.js';
-import { TokenKeySet } from '../token/key-set.js';
+import { MAX_KEYS_WITHOUT_KID, TokenKeySet } from '../token/key-set.js';
 import { ApproovTokenVerifier } from '../token/token-verifier.js';
 import type { VerificationKey } from '../token/verification-key.js';
 import { ApproovConfigError } from './config-error.js';
@@ -40,6 +40,8 @@ export class ApproovKeys implements OnModuleInit, OnApplicationShutdown {
   private configured: readonly VerificationKey[];
   private fetched: readonly VerificationKey[] = [];
   private remote: RemoteKeySet | undefined;
+  /** The last warning about left-out keys: a clash that persists is reported once. */
+  private lastClashes = '';
 
   constructor(
     @Inject(APPROOV_CONFIG) private readonly config: ApproovConfig,
@@ -101,10 +103,13 @@ export class ApproovKeys implements OnModuleInit, OnApplicationShutdown {
       problem: (message) => this.logger.warn(message),
     });
     const failure = await this.remote.refresh();
-    if (failure !== undefined && this.configured.length === 0) {
+    if (this.verifier.keySet.keys.length === 0) {
+      this.remote.stop();
       throw new ApproovConfigError(
         'jwksUrl',
-        `could not be fetched at startup: ${failure}`,
+        failure === undefined
+          ? 'serves no key this library can verify with (see the warnings above)'
+          : `could not be fetched at startup: ${failure}`,
         'Check that the URL serves the key set, or give keys as a fallback.',
       );
     }
@@ -122,16 +127,22 @@ export class ApproovKeys implements OnModuleInit, OnApplicationShutdown {
    */
   private install(): void {
     const keys = [...this.configured, ...this.fetched];
+    const clashes: string[] = [];
     for (;;) {
       const set = TokenKeySet.of(keys);
       if (set instanceof TokenKeySet) {
         this.verifier.useKeys(set);
-        return;
+        break;
       }
       const left = keys.splice(set.index, 1)[0];
+      clashes.push(`${left.alg} ${left.kid === undefined ? 'without a kid' : `kid "${left.kid}"`}`);
+    }
+    const report = clashes.join(', ');
+    if (report !== '' && report !== this.lastClashes) {
       this.logger.warn(
-        `Approov: a JWKS key (${left.alg}${left.kid === undefined ? '' : `, kid "${left.kid}"`}) is left out: it ${set.problem}`,
+        `Approov: keys of the JWKS left out, as another key has their alg and kid or their alg has ${MAX_KEYS_WITHOUT_KID} keys without a kid: ${report}`,
       );
     }
+    this.lastClashes = report;
   }
 }

@@ -143,8 +143,14 @@ export function resolveKeySources(options: {
     if (configured.length === 0 && jwksUrl === undefined) {
       throw new ApproovConfigError('keys', 'is empty', HOW_TO_GIVE_KEYS);
     }
-  } else if (secret !== undefined || jwksUrl === undefined) {
+  } else if (secret !== undefined) {
     configured = resolveKeys([{ alg: 'HS256', key: approovSecretKey(secret) }], 'secret');
+  } else if (jwksUrl === undefined) {
+    throw new ApproovConfigError(
+      'secret',
+      'is missing',
+      `${HOW_TO_GET_SECRET} Or give keys, or jwksUrl: see docs/keys.md.`,
+    );
   }
   if (jwksUrl === undefined) {
     if (jwks !== undefined) {
