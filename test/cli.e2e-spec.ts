@@ -1,7 +1,7 @@
 /** The real CLI, `dist/esm/cli/main.js` as `npm run build` emits it, run as a child process. */
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,8 +9,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { ApproovGuard, ApproovMessageSigning, ApproovModule } from 'nestjs-approov';
-import { generateApproovSecret } from 'nestjs-approov/testing';
+import {
+  type ApproovFailureReason,
+  ApproovGuard,
+  ApproovMessageSigning,
+  ApproovModule,
+} from 'nestjs-approov';
+import { generateApproovKeyPair, generateApproovSecret } from 'nestjs-approov/testing';
 import {
   ADAPTERS,
   expectAccepted,
@@ -152,6 +157,247 @@ describe('nestjs-approov CLI', () => {
       code: 2,
       err: expect.stringContaining("'--bogus'"),
     });
+  });
+});
+
+/** Where a key pair of `alg` is written: the private key and the public key, as PEM and as JWK. */
+interface KeyPairFiles {
+  privatePem: string;
+  privateJwk: string;
+  publicPem: string;
+  publicJwk: string;
+  /** What only the private key holds: no output may contain it. */
+  material: string[];
+}
+
+/** A new key pair of `alg` in files named after `name`. */
+function keyPairFiles(alg: 'ES256' | 'ES384' | 'RS256' | 'EdDSA', name: string): KeyPairFiles {
+  const { privateKey, publicKey } = generateApproovKeyPair(alg);
+  const file = (suffix: string, text: string) => {
+    const path = join(folder, `${name}.${suffix}`);
+    writeFileSync(path, text);
+    return path;
+  };
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const jwk = privateKey.export({ format: 'jwk' });
+  return {
+    privatePem: file('key.pem', pem),
+    privateJwk: file('key.jwk', JSON.stringify(jwk)),
+    publicPem: file('pub.pem', publicKey.export({ type: 'spki', format: 'pem' }) as string),
+    publicJwk: file('pub.jwk', JSON.stringify(publicKey.export({ format: 'jwk' }))),
+    material: [pem.split('\n')[1], jwk.d!],
+  };
+}
+
+/** The JWS header of `token`. */
+const headerOf = (token: string): unknown =>
+  JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8'));
+
+/** Runs `token` with `args` and returns the token, the first line it prints. */
+function mintWith(args: string[]): string {
+  const { code, out, err } = cli(['token', ...args]);
+  expect({ code, err }).toEqual({ code: 0, err: '' });
+  return out.split('\n')[0];
+}
+
+/** The last line `check` prints for `token` with `args`: `valid` or `rejected: <reason>`. */
+function verdict(token: string, args: string[]): string | undefined {
+  return cli(['check', token, ...args])
+    .out.trim()
+    .split('\n')
+    .at(-1);
+}
+
+describe('nestjs-approov token and check with --key, --alg and --kid', () => {
+  // Each test runs the CLI, a process of about a second, a few times.
+  jest.setTimeout(60_000);
+
+  it.each([
+    // The alg comes from the key: the P-256 curve, Ed25519. An RSA key needs --alg.
+    ['ES256', []],
+    ['RS256', ['--alg', 'RS256']],
+    ['EdDSA', []],
+  ])(
+    'mints %s tokens with a private key and a kid; check accepts them with the public key',
+    (alg, algFlag) => {
+      const keys = keyPairFiles(alg as 'ES256' | 'RS256' | 'EdDSA', `mint-${alg}`);
+      const kid = ['--kid', 'key-1'];
+      for (const privateKey of [keys.privatePem, keys.privateJwk]) {
+        const token = mintWith(['--key', privateKey, ...algFlag, ...kid]);
+        expect(headerOf(token)).toEqual({ alg, typ: 'JWT', kid: 'key-1' });
+        for (const publicKey of [keys.publicPem, keys.publicJwk]) {
+          const checked = cli(['check', token, '--key', publicKey, ...algFlag, ...kid]);
+          expect(checked).toMatchObject({ code: 0, out: expect.stringMatching(/\nvalid\n$/) });
+        }
+      }
+    },
+  );
+
+  it('rejects a token of another key with the same kid, and one that names an unknown kid', () => {
+    const keys = keyPairFiles('ES256', 'trusted');
+    const attacker = keyPairFiles('ES256', 'attacker');
+    const check = ['--key', keys.publicPem, '--kid', 'key-1'];
+    const forged = cli([
+      'check',
+      mintWith(['--key', attacker.privatePem, '--kid', 'key-1']),
+      ...check,
+    ]);
+    expect(forged).toMatchObject({ code: 1, out: 'rejected: bad_signature\n' });
+    const unknown = cli([
+      'check',
+      mintWith(['--key', keys.privatePem, '--kid', 'key-2']),
+      ...check,
+    ]);
+    expect(unknown).toMatchObject({ code: 1, out: 'rejected: unknown_key\n' });
+    // A key without a kid serves tokens of its alg whatever kid they name, as in the guard.
+    const anyKid = verdict(mintWith(['--key', keys.privatePem, '--kid', 'key-2']), [
+      '--key',
+      keys.publicPem,
+    ]);
+    expect(anyKid).toBe('valid');
+    // The alg is the key's, never the token's: an RS256 key does not check a PS256 token.
+    const rsa = keyPairFiles('RS256', 'pinned');
+    const pss = mintWith(['--key', rsa.privatePem, '--alg', 'PS256']);
+    expect(verdict(pss, ['--key', rsa.publicPem, '--alg', 'RS256'])).toBe(
+      'rejected: unsupported_algorithm',
+    );
+  });
+
+  it('signs and checks with an HMAC secret and a kid, from a file or --secret', () => {
+    const secret = generateApproovSecret();
+    const secretFile = join(folder, 'hs512.secret');
+    writeFileSync(secretFile, `${secret}\n`);
+    const token = mintWith(['--key', secretFile, '--alg', 'HS512', '--kid', 'secret-2']);
+    expect(headerOf(token)).toEqual({ alg: 'HS512', typ: 'JWT', kid: 'secret-2' });
+    const hs512 = ['--alg', 'HS512', '--kid', 'secret-2'];
+    expect(verdict(token, ['--secret', secret, ...hs512])).toBe('valid');
+    expect(verdict(token, ['--key', secretFile, ...hs512])).toBe('valid');
+    // The --secret short form is one HS256 key.
+    expect(verdict(token, ['--secret', secret])).toBe('rejected: unsupported_algorithm');
+    const hs256 = mintWith(['--secret', SECRET, '--kid', 'secret-1']);
+    expect(headerOf(hs256)).toEqual({ alg: 'HS256', typ: 'JWT', kid: 'secret-1' });
+    expect(verdict(hs256, ['--secret', SECRET])).toBe('valid');
+    const env = { env: { APPROOV_BASE64_SECRET: SECRET } };
+    expect(cli(['check', hs256, '--kid', 'secret-2'], env).out).toBe('rejected: unknown_key\n');
+  });
+
+  it('refuses a private key given to check, never printing it', () => {
+    const keys = keyPairFiles('ES256', 'private-to-check');
+    const token = mintWith(['--key', keys.privatePem]);
+    for (const privateKey of [keys.privatePem, keys.privateJwk]) {
+      const refused = cli(['check', token, '--key', privateKey]);
+      expect(refused).toMatchObject({
+        code: 2,
+        err: expect.stringContaining(
+          `--key ${privateKey} is a private key: check verifies with the public key`,
+        ),
+      });
+      for (const material of keys.material) expect(refused.err).not.toContain(material);
+    }
+  });
+
+  it('explains a wrong key, alg or kid with exit code 2, without printing the key', () => {
+    const ec = keyPairFiles('ES256', 'wrong-use');
+    const p384 = keyPairFiles('ES384', 'wrong-curve');
+    const rsa = keyPairFiles('RS256', 'no-alg');
+    const secretFile = join(folder, 'short.secret');
+    const shortSecret = generateApproovSecret().slice(0, 40);
+    writeFileSync(secretFile, shortSecret);
+    const cases: [string[], string][] = [
+      [['token', '--key', ec.privatePem, '--secret', SECRET], 'Give --key or --secret, not both.'],
+      [
+        ['token', '--key', rsa.privatePem],
+        `--key ${rsa.privatePem} is an RSA key: give its --alg.`,
+      ],
+      [
+        ['check', 'x', '--key', rsa.publicPem],
+        `--key ${rsa.publicPem} is an RSA key: give its --alg.`,
+      ],
+      [
+        ['token', '--key', p384.privatePem, '--alg', 'ES256'],
+        `--key ${p384.privatePem} is on curve secp384r1; ES256 needs prime256v1.`,
+      ],
+      [
+        ['check', 'x', '--key', p384.publicJwk, '--alg', 'ES256'],
+        `--key ${p384.publicJwk} is on curve secp384r1; ES256 needs prime256v1.`,
+      ],
+      [
+        ['token', '--key', ec.publicPem],
+        `--key ${ec.publicPem} is a public key: token signs with the private key.`,
+      ],
+      [['token', '--key', ec.privatePem, '--alg', 'es256'], '--alg wants one of HS256, HS384'],
+      [['token', '--key', ec.privatePem, '--kid', ''], '--kid wants a key id.'],
+      [
+        ['token', '--key', ec.privatePem, '--alg', 'HS256'],
+        `--key ${ec.privatePem} is a private key; HS256 takes a secret as base64 text.`,
+      ],
+      [
+        ['token', '--key', secretFile, '--alg', 'ES256'],
+        `--key ${secretFile} is neither PEM nor JWK; as a secret it serves HS256, HS384 and HS512, not ES256.`,
+      ],
+      [
+        ['token', '--key', secretFile],
+        `--key ${secretFile} has a secret that decodes to 30 bytes; an HS256 key needs at least 32`,
+      ],
+      [
+        ['check', 'x', '--secret', SECRET, '--alg', 'ES256'],
+        '--alg ES256 needs --key <file>: a secret is for HS256, HS384, HS512.',
+      ],
+      [
+        ['token', '--key', join(folder, 'missing.pem')],
+        `--key ${join(folder, 'missing.pem')} cannot be read (ENOENT).`,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const { code, out, err } = cli(args);
+      expect({ args, code, out, err: err.split('\n')[0] }).toEqual({
+        args,
+        code: 2,
+        out: '',
+        err: expect.stringContaining(message),
+      });
+      for (const material of [...ec.material, ...p384.material, ...rsa.material, shortSecret]) {
+        expect(err).not.toContain(material);
+      }
+    }
+  });
+});
+
+@Controller('orders')
+class OrdersController {
+  @Get()
+  list(): object {
+    return ran('list');
+  }
+}
+
+describe.each(ADAPTERS)('nestjs-approov check says what the guard says (%s)', (adapter) => {
+  jest.setTimeout(60_000);
+  const keys = keyPairFiles('ES256', `guard-${adapter}`);
+  const attacker = keyPairFiles('ES256', `guard-attacker-${adapter}`);
+  const publicPem = readFileSync(keys.publicPem, 'utf8');
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await TestApp.start(adapter, {
+      imports: [ApproovModule.forRoot({ keys: [{ kid: 'key-1', alg: 'ES256', key: publicPem }] })],
+      controllers: [OrdersController],
+      providers: [{ provide: APP_GUARD, useExisting: ApproovGuard }],
+    });
+  });
+  afterAll(() => app.close());
+
+  it.each([
+    ['valid', ['--key', keys.privatePem, '--kid', 'key-1']],
+    ['rejected: bad_signature', ['--key', attacker.privatePem, '--kid', 'key-1']],
+    ['rejected: unknown_key', ['--key', keys.privatePem, '--kid', 'key-2']],
+    ['rejected: expired', ['--key', keys.privatePem, '--kid', 'key-1', '--expired']],
+    ['rejected: unsupported_algorithm', ['--secret', SECRET, '--kid', 'key-1']],
+  ])('%s', async (expected, args) => {
+    const token = mintWith(args);
+    expect(verdict(token, ['--key', keys.publicPem, '--kid', 'key-1'])).toBe(expected);
+    const response = await app.get('/orders', { 'Approov-Token': token });
+    if (expected === 'valid') expectAccepted(response, 'list');
+    else expectRefused(response, expected.slice('rejected: '.length) as ApproovFailureReason);
   });
 });
 

@@ -4,6 +4,7 @@
  * and compute binding hashes, as Approov's CLI does with `approov token -genExample`, `-check`
  * and `-setDataHashInToken`; and sign a request with message signatures as Approov SDKs do.
  */
+import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { approovBindingHash, checkBinding } from '../binding/token-binding.js';
@@ -13,8 +14,15 @@ import { createTokenVerifier } from '../module/approov-keys.js';
 import { resolveApproovConfig } from '../module/options.js';
 import { type ApproovSignatureLabel, LABEL_ALGORITHMS } from '../signing/message-verifier.js';
 import { mintApproovToken, signApproovRequest } from '../testing/index.js';
+import {
+  ALGORITHM_SPECS,
+  isJwsAlgorithm,
+  JWS_ALGORITHMS,
+  type JwsAlgorithm,
+} from '../token/algorithms.js';
 import { decodeBase64 } from '../token/base64.js';
 import type { ClaimsSink } from '../token/token-verifier.js';
+import { parseVerificationKey } from '../token/verification-key.js';
 
 /** Exit codes: the token is valid, it is rejected, or the command was used wrongly. */
 const VALID = 0;
@@ -28,6 +36,16 @@ const ACCOUNT_KEY_VARIABLE = 'APPROOV_ACCOUNT_MESSAGE_SIGNING_KEY';
 
 const SECRET_HELP =
   '  --secret <base64>   the account secret (default: $APPROOV_BASE64_SECRET, then ./.env)';
+
+/** The help of --key, --alg and --kid, which `token` and `check` share. */
+const keyHelp = (verb: string, key: string, kid: string) =>
+  `  --key <file>        ${verb} this key in place of the secret: ${key} as PEM or
+                      JWK JSON, or for HS256, HS384 and HS512 a secret as base64 text
+  --alg <alg>         the key's algorithm, one of HS256, HS384, HS512, RS256, RS384, RS512,
+                      PS256, PS384, PS512, ES256, ES384, ES512, EdDSA. Default: HS256 for a
+                      secret, a JWK's alg, else by the key: ES256, ES384 or ES512 by the EC
+                      curve, EdDSA for Ed25519 and Ed448; an RSA key needs --alg
+  --kid <kid>         ${kid}`;
 
 const HELP: Record<string, string> = {
   main: `Usage: nestjs-approov <command> [options]
@@ -45,6 +63,12 @@ Exit codes: 0 valid, 1 rejected, 2 usage error.`,
 Mints an example Approov token, and prints it with a curl command that sends it.
 
 ${SECRET_HELP}
+${keyHelp(
+  'sign with',
+  'a private key',
+  `put this key id in the token header (default: a JWK's kid, else none);
+                      --alg and --kid override a JWK's`,
+)}
   --ttl <seconds>     lifetime from now (default 300)
   --expired           mint a token that expired a minute ago
   --claim <k=v>       add a claim; v is read as JSON when it can be (repeatable)
@@ -57,6 +81,12 @@ Checks a token as ApproovGuard does, prints its claims and when it expires, and 
 would be rejected. Exits 0 when valid, 1 when rejected.
 
 ${SECRET_HELP}
+${keyHelp(
+  'verify with',
+  'a public key',
+  `the key's id: a token that names another kid is rejected as unknown_key
+                      (default: a JWK's kid, else none: the key serves any kid)`,
+)}
   --bind <value>      also check the binding to these header values, in order (repeatable)
   --clock-tolerance <seconds>  leeway on exp and nbf (default 0)`,
   hash: `Usage: nestjs-approov hash <value>...
@@ -110,6 +140,172 @@ function secretFrom(flag: string | undefined): string {
   );
 }
 
+/** The --key, --secret, --alg and --kid of `token` and `check`. */
+interface KeyFlags {
+  key?: string;
+  secret?: string;
+  alg?: string;
+  kid?: string;
+}
+
+/** A key as `mintApproovToken({ key })` and the `keys` option take it. */
+interface KeyChoice {
+  alg: JwsAlgorithm;
+  /** A `KeyObject`, or text: PEM or JWK JSON, or a secret as base64. */
+  key: KeyObject | string;
+  kid?: string;
+}
+
+/** A --key file: its text, and the key in it, a `KeyObject` or, for a secret, its text. */
+interface KeyFile {
+  readonly name: string;
+  readonly text: string;
+  readonly key: KeyObject | string;
+  /** The JWK the file holds, when it holds one. */
+  readonly jwk?: Record<string, unknown>;
+}
+
+/** The algorithm of each EC curve (RFC 7518 section 3.4), by Node's name of the curve. */
+const CURVE_ALGORITHMS: ReadonlyMap<string, JwsAlgorithm> = new Map(
+  JWS_ALGORITHMS.filter((alg) => ALGORITHM_SPECS[alg].curve !== undefined).map((alg) => [
+    ALGORITHM_SPECS[alg].curve!,
+    alg,
+  ]),
+);
+
+/**
+ * Reads a --key file: a PEM key, a JWK as JSON, or else a secret as base64 text. Errors name the
+ * file, never what it holds (OpenSSL's messages are left out for that reason).
+ */
+function readKeyFile(path: string): KeyFile {
+  const name = `--key ${path}`;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new UsageError(`${name} cannot be read (${(error as NodeJS.ErrnoException).code}).`);
+  }
+  if (text.startsWith('-----BEGIN ')) {
+    const isPrivate = /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text);
+    try {
+      return { name, text, key: isPrivate ? createPrivateKey(text) : createPublicKey(text) };
+    } catch {
+      const encrypted = /ENCRYPTED/.test(text) ? ': decrypt it first (openssl pkey)' : '';
+      throw new UsageError(`${name} is not a readable PEM key${encrypted}.`);
+    }
+  }
+  if (text.startsWith('{')) {
+    let jwk: unknown;
+    try {
+      jwk = JSON.parse(text);
+    } catch {
+      throw new UsageError(`${name} is neither PEM nor valid JSON.`);
+    }
+    if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
+      throw new UsageError(`${name} holds JSON that is not a JWK object.`);
+    }
+    const members = jwk as Record<string, unknown>;
+    if (members.kty === 'oct') {
+      throw new UsageError(
+        `${name} is a secret JWK (kty "oct"): put the secret in the file as base64 text, ` +
+          'as `approov secret -get base64` prints it.',
+      );
+    }
+    try {
+      const create = Object.hasOwn(members, 'd') ? createPrivateKey : createPublicKey;
+      return {
+        name,
+        text,
+        key: create({ key: members as JsonWebKey, format: 'jwk' }),
+        jwk: members,
+      };
+    } catch {
+      throw new UsageError(`${name} is not a readable JWK.`);
+    }
+  }
+  return { name, text, key: text };
+}
+
+/** The algorithm a key file implies: a JWK's alg, HS256 for a secret, ECDSA by curve, EdDSA. */
+function algorithmOf(file: KeyFile): JwsAlgorithm {
+  if (isJwsAlgorithm(file.jwk?.alg)) return file.jwk.alg;
+  if (typeof file.key === 'string') return 'HS256';
+  const type = file.key.asymmetricKeyType;
+  if (type === 'ed25519' || type === 'ed448') return 'EdDSA';
+  const byCurve = CURVE_ALGORITHMS.get(file.key.asymmetricKeyDetails?.namedCurve ?? '');
+  if (type === 'ec' && byCurve !== undefined) return byCurve;
+  // RS256 or PS256, and which hash: the key does not say.
+  throw new UsageError(`${file.name} is an ${type?.toUpperCase()} key: give its --alg.`);
+}
+
+/** The algorithm --alg names, spelled as in a JWS header. */
+function algorithmFrom(flag: string): JwsAlgorithm {
+  if (isJwsAlgorithm(flag)) return flag;
+  throw new UsageError(`--alg wants one of ${JWS_ALGORITHMS.join(', ')}.`);
+}
+
+/**
+ * The key --key, --alg and --kid give, checked as `ApproovModule` checks its `keys`: for `sign`,
+ * the private key or secret to sign with; for `verify`, the public key or secret as given. With
+ * no --key, the secret with --alg or --kid; `undefined` for the secret alone, its short form.
+ */
+function keyFrom(flags: KeyFlags, use: 'sign' | 'verify'): KeyChoice | undefined {
+  const alg = flags.alg === undefined ? undefined : algorithmFrom(flags.alg);
+  if (flags.kid === '') throw new UsageError('--kid wants a key id.');
+  if (flags.key === undefined) {
+    if (alg === undefined && flags.kid === undefined) return undefined;
+    const hmac = alg ?? 'HS256';
+    if (ALGORITHM_SPECS[hmac].family !== 'hmac') {
+      throw new UsageError(
+        `--alg ${hmac} needs --key <file>: a secret is for HS256, HS384, HS512.`,
+      );
+    }
+    const name = flags.secret === undefined ? SECRET_VARIABLE : '--secret';
+    return checkedKey(name, { alg: hmac, kid: flags.kid, key: secretFrom(flags.secret) });
+  }
+  if (flags.secret !== undefined) throw new UsageError('Give --key or --secret, not both.');
+  const file = readKeyFile(flags.key);
+  const { key } = file;
+  if (typeof key !== 'string') {
+    if (use === 'sign' && key.type === 'public') {
+      throw new UsageError(`${file.name} is a public key: token signs with the private key.`);
+    }
+    if (use === 'verify' && key.type === 'private') {
+      throw new UsageError(
+        `${file.name} is a private key: check verifies with the public key ` +
+          '(openssl pkey -pubout prints it).',
+      );
+    }
+  }
+  const chosen = alg ?? algorithmOf(file);
+  const hmac = ALGORITHM_SPECS[chosen].family === 'hmac';
+  if (typeof key === 'string' && !hmac) {
+    throw new UsageError(
+      `${file.name} is neither PEM nor JWK; as a secret it serves HS256, HS384 and HS512, not ${chosen}.`,
+    );
+  }
+  if (typeof key !== 'string' && hmac) {
+    throw new UsageError(
+      `${file.name} is a ${key.type} key; ${chosen} takes a secret as base64 text.`,
+    );
+  }
+  if (use === 'verify') {
+    return checkedKey(file.name, { alg: chosen, kid: flags.kid, key: file.text });
+  }
+  const jwkKid = typeof file.jwk?.kid === 'string' ? file.jwk.kid : undefined;
+  const signing = { alg: chosen, kid: flags.kid ?? jwkKid, key };
+  // The public half, checked as a verifying app checks it: type, size, curve.
+  checkedKey(file.name, { ...signing, key: typeof key === 'string' ? key : createPublicKey(key) });
+  return signing;
+}
+
+/** `key`, or a usage error that names it and says what is wrong, as `keys` checks it. */
+function checkedKey(name: string, key: KeyChoice): KeyChoice {
+  const problem = parseVerificationKey(key);
+  if (typeof problem === 'string') throw new UsageError(`${name} ${problem}.`);
+  return key;
+}
+
 /** `k=v` claims, with v read as JSON when it parses (numbers, booleans, objects). */
 function claimsFrom(pairs: readonly string[]): Record<string, unknown> {
   const claims: Record<string, unknown> = {};
@@ -149,6 +345,9 @@ function token(args: string[]): number {
     args,
     options: {
       secret: { type: 'string' },
+      key: { type: 'string' },
+      alg: { type: 'string' },
+      kid: { type: 'string' },
       ttl: { type: 'string' },
       expired: { type: 'boolean' },
       claim: { type: 'string', multiple: true },
@@ -159,8 +358,9 @@ function token(args: string[]): number {
   const ttlSeconds = values.expired ? -60 : Number(values.ttl ?? 300);
   if (!Number.isFinite(ttlSeconds)) throw new UsageError('--ttl wants a number of seconds.');
   const bind = values.bind ?? [];
+  const key = keyFrom(values, 'sign');
   const minted = mintApproovToken({
-    secret: secretFrom(values.secret),
+    ...(key === undefined ? { secret: secretFrom(values.secret) } : { key }),
     ttlSeconds,
     bind: bind.length > 0 ? bind : undefined,
     claims: claimsFrom(values.claim ?? []),
@@ -180,13 +380,17 @@ function check(args: string[]): number {
     allowPositionals: true,
     options: {
       secret: { type: 'string' },
+      key: { type: 'string' },
+      alg: { type: 'string' },
+      kid: { type: 'string' },
       bind: { type: 'string', multiple: true },
       'clock-tolerance': { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('check wants exactly one token.');
+  const key = keyFrom(values, 'verify');
   const config = resolveApproovConfig({
-    secret: secretFrom(values.secret),
+    ...(key === undefined ? { secret: secretFrom(values.secret) } : { keys: [key] }),
     clockToleranceSeconds: Number(values['clock-tolerance'] ?? 0),
   });
   const verifier = createTokenVerifier(config);
