@@ -2,7 +2,7 @@
  * The dependency rules of ARCHITECTURE.md, checked by `npm run lint`. A change that breaks one
  * fails with the rule's name.
  */
-const CORE = '^src/(headers|token|binding|signing)/';
+const CORE = '^src/(cache|headers|token|binding|signing)/';
 const SPEC = '\\.spec\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -19,7 +19,7 @@ export default {
     {
       name: 'core-stays-pure',
       comment:
-        'The core (headers, token, binding, signing) never imports the Nest layers, the key set fetcher, the CLI, the integrations or the test helpers: its checks take plain values.',
+        'The core (cache, headers, token, binding, signing) never imports the Nest layers, the key set fetcher, the CLI, the integrations or the test helpers: its checks take plain values.',
       severity: 'error',
       from: { path: CORE, pathNot: SPEC },
       to: { path: '^src/(guard|module|jwks|cli|integrations|replay|testing)/' },
@@ -30,7 +30,9 @@ export default {
         'The key set fetcher (jwks/) takes plain settings and tells a listener: it imports the core only, never Nest or the Nest layers.',
       severity: 'error',
       from: { path: '^src/jwks/', pathNot: SPEC },
-      to: { path: ['(^|/)node_modules/@nestjs/(common|core)/', '^src/(guard|module|cli|testing)/'] },
+      to: {
+        path: ['(^|/)node_modules/@nestjs/(common|core)/', '^src/(guard|module|cli|testing)/'],
+      },
     },
     {
       name: 'core-runs-without-nest',

@@ -1,4 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { RecentCache } from '../cache/recent-cache.js';
 import { decodeBase64 } from '../token/base64.js';
 
 /**
@@ -7,18 +8,17 @@ import { decodeBase64 } from '../token/base64.js';
  * reach it, so the cache holds keys Approov issued; it keeps the newest `size`.
  */
 export class InstallKeys {
-  private readonly keys = new Map<string, KeyObject | undefined>();
+  private readonly keys: RecentCache<string, KeyObject | undefined>;
 
-  constructor(private readonly size: number) {}
+  constructor(size: number) {
+    this.keys = new RecentCache(size);
+  }
 
   /** The P-256 public key of `ipk`, or `undefined` when it is not one. */
   keyOf(ipk: string): KeyObject | undefined {
     if (this.keys.has(ipk)) return this.keys.get(ipk);
     const key = parseInstallKey(ipk);
-    if (this.size > 0) {
-      if (this.keys.size >= this.size) this.keys.delete(this.keys.keys().next().value!);
-      this.keys.set(ipk, key);
-    }
+    this.keys.set(ipk, key);
     return key;
   }
 }

@@ -5,6 +5,7 @@ import {
   type Parameters,
   parseDictionary,
 } from 'structured-headers';
+import { RecentCache } from '../cache/recent-cache.js';
 import { readCombinedHeader } from '../headers/raw-headers.js';
 import { decodeBase64 } from '../token/base64.js';
 import { type Failed, failed } from './signing-failure.js';
@@ -38,7 +39,7 @@ const LONGEST_KEPT_INPUT = 1024;
  * parse serves them all. A signature is new each time.
  */
 export class SignatureFieldReader {
-  private readonly inputs = new Map<string, Dictionary>();
+  private readonly inputs = new RecentCache<string, Dictionary>(PARSED_INPUTS);
 
   read(rawHeaders: readonly string[]): SignatureFields | Failed {
     const input = readCombinedHeader(rawHeaders, 'signature-input');
@@ -56,7 +57,6 @@ export class SignatureFieldReader {
     if (inputs === undefined) {
       inputs = parseDictionary(text);
       if (text.length > LONGEST_KEPT_INPUT) return inputs;
-      if (this.inputs.size >= PARSED_INPUTS) this.inputs.delete(this.inputs.keys().next().value!);
       this.inputs.set(text, inputs);
     }
     return inputs;

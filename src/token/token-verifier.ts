@@ -1,4 +1,5 @@
 import { JwtService } from '@nestjs/jwt';
+import { RecentCache } from '../cache/recent-cache.js';
 import { ALGORITHM_SPECS } from './algorithms.js';
 import type { ApproovClaims } from './claims.js';
 import { checkJws } from './jws.js';
@@ -43,13 +44,12 @@ export class ApproovTokenVerifier {
   /** One `JwtService` per HMAC key, pinned to that key and its algorithm. */
   private readonly jwtServices = new WeakMap<VerificationKey, JwtService>();
   private readonly clockToleranceSeconds: number;
-  private readonly cacheSize: number;
-  /** Verified tokens and their frozen claims, oldest first. */
-  private readonly verified = new Map<string, ApproovClaims>();
+  /** Verified tokens and their frozen claims. */
+  private readonly verified: RecentCache<string, ApproovClaims>;
 
   constructor(settings: TokenVerifierSettings) {
     this.clockToleranceSeconds = settings.clockToleranceSeconds;
-    this.cacheSize = settings.cacheSize;
+    this.verified = new RecentCache(settings.cacheSize);
     this.keys = settings.keys;
     this.prepare(settings.keys);
   }
@@ -88,7 +88,7 @@ export class ApproovTokenVerifier {
       if (remembered) this.verified.delete(token);
       return failure;
     }
-    if (!remembered) this.remember(token, claims);
+    if (!remembered) this.verified.set(token, claims);
     return undefined;
   }
 
@@ -136,15 +136,6 @@ export class ApproovTokenVerifier {
         }),
       );
     }
-  }
-
-  /** Keeps a verified token, evicting the oldest beyond the cache size. */
-  private remember(token: string, claims: ApproovClaims): void {
-    if (this.cacheSize === 0) return;
-    if (this.verified.size >= this.cacheSize) {
-      this.verified.delete(this.verified.keys().next().value!);
-    }
-    this.verified.set(token, claims);
   }
 }
 
