@@ -2,6 +2,8 @@ import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { generateApproovKeyPair } from 'nestjs-approov/testing';
+import { KEYSET_KIDS, KEYSET_PUBLIC_KEYS_VARIABLE, type KeysetAlgorithm } from './guards.js';
 
 const SERVER = fileURLToPath(new URL('./server.js', import.meta.url));
 
@@ -63,11 +65,32 @@ async function settle(pid: number): Promise<void> {
   }
 }
 
+type KeyPair = ReturnType<typeof generateApproovKeyPair>;
+let keysetPairs: Record<KeysetAlgorithm, KeyPair> | undefined;
+
+/**
+ * The keyset key pairs of this run, made on first use in this process, which signs the tokens;
+ * `startServer()` gives the app their public keys.
+ */
+export function keysetKeyPairs(): Record<KeysetAlgorithm, KeyPair> {
+  keysetPairs ??= Object.fromEntries(
+    Object.keys(KEYSET_KIDS).map((alg) => [alg, generateApproovKeyPair(alg as KeysetAlgorithm)]),
+  ) as Record<KeysetAlgorithm, KeyPair>;
+  return keysetPairs;
+}
+
 export async function startServer(adapter: 'fastify' | 'express'): Promise<BenchServer> {
+  const publicKeys = Object.fromEntries(
+    Object.entries(keysetKeyPairs()).map(([alg, { publicKey }]) => [
+      alg,
+      publicKey.export({ format: 'pem', type: 'spki' }),
+    ]),
+  );
   const child = fork(SERVER, [adapter], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execPath: canPin ? 'taskset' : process.execPath,
     execArgv: canPin ? ['-c', '0', process.execPath] : [],
+    env: { ...process.env, [KEYSET_PUBLIC_KEYS_VARIABLE]: JSON.stringify(publicKeys) },
   });
   const { port } = await new Promise<{ port: number }>((resolve, reject) => {
     child.once('message', (message) => resolve(message as { port: number }));

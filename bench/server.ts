@@ -1,8 +1,10 @@
 /**
- * The benchmarked app, run in a child process: `node server.js <fastify|express>`. It listens on
- * a free loopback port and sends it to the parent.
+ * The benchmarked app, run in a child process: `node server.js <fastify|express>`, with the
+ * keyset's public keys in its environment (see `startServer()`). It listens on a free loopback
+ * port and sends it to the parent.
  */
 import 'reflect-metadata';
+import { createPublicKey } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Controller, Get, Module, UseGuards } from '@nestjs/common';
@@ -17,14 +19,31 @@ import {
 } from 'nestjs-approov';
 import {
   ACCOUNT_KEY,
+  CACHE_SIZE,
   FloorGuard,
+  FloorKeysetGuard,
   FloorSignedGuard,
+  KEYSET_KIDS,
+  KEYSET_PUBLIC_KEYS_VARIABLE,
+  type KeysetAlgorithm,
   NoopGuard,
   QuickstartGuard,
   SECRET,
 } from './guards.js';
 
 const ANSWER = { ok: true };
+
+/** The keyset's public keys (PEM), from the load generator, which signs with their private keys. */
+const publicKeys = JSON.parse(process.env[KEYSET_PUBLIC_KEYS_VARIABLE] ?? 'null') as Record<
+  KeysetAlgorithm,
+  string
+> | null;
+if (publicKeys === null) {
+  throw new Error(`${KEYSET_PUBLIC_KEYS_VARIABLE} is not set: start the app with startServer()`);
+}
+/** The floors' keys, parsed once, at startup. */
+const floorRsaKey = createPublicKey(publicKeys.RS256);
+const floorEcKey = createPublicKey(publicKeys.ES256);
 
 // The module's `messageSigning` (needed for the account key) would require the install signature
 // on every route: it is turned off here, and each signed route turns it on with its own settings.
@@ -98,13 +117,45 @@ class BenchController {
   protectedSignedAccount() {
     return ANSWER;
   }
+
+  @Get('floor-rs256')
+  @UseGuards(new FloorKeysetGuard('RS256', floorRsaKey))
+  floorRs256() {
+    return ANSWER;
+  }
+
+  // Here and on `/protected-es256`, the guard of `/protected`: only the tokens differ (signed
+  // with a keyset key, each new to the guard).
+  @Get('protected-rs256')
+  @UseGuards(ApproovGuard)
+  protectedRs256() {
+    return ANSWER;
+  }
+
+  @Get('floor-es256')
+  @UseGuards(new FloorKeysetGuard('ES256', floorEcKey))
+  floorEs256() {
+    return ANSWER;
+  }
+
+  @Get('protected-es256')
+  @UseGuards(ApproovGuard)
+  protectedEs256() {
+    return ANSWER;
+  }
 }
 
 @Module({
   // The log line per rejection is left out: it would measure the logger, not the guard.
   imports: [
     ApproovModule.forRoot({
-      secret: SECRET,
+      // The account secret (the HS256 routes) and two keyset keys, as an app with both has them.
+      keys: [
+        { alg: 'HS256', key: SECRET },
+        { kid: KEYSET_KIDS.RS256, alg: 'RS256', key: publicKeys.RS256 },
+        { kid: KEYSET_KIDS.ES256, alg: 'ES256', key: publicKeys.ES256 },
+      ],
+      cacheSize: CACHE_SIZE,
       logLevel: false,
       messageSigning: { accountKey: ACCOUNT_KEY },
     }),
