@@ -177,6 +177,16 @@ const esB = newSigner('ES256');
 const accountSecret: Signer = { alg: 'HS256', secret: SECRET };
 const NEW_SECRET = generateApproovSecret();
 
+/** An RSA-PSS key pair restricted to `hash` (for the message and MGF1) and a salt of at least `saltBytes`. */
+const restrictedPss = (hash: string, saltBytes: number) =>
+  generateKeyPairSync('rsa-pss', {
+    modulusLength: 2048,
+    hashAlgorithm: hash,
+    mgf1HashAlgorithm: hash,
+    // A number, as Node takes it: @types/node declares it as a string.
+    saltLength: saltBytes as unknown as string,
+  });
+
 /** Bad keys, each at index 1 after a good one unless said otherwise, and the error they cause. */
 const BAD_KEY_OPTIONS: [string, unknown, string, string][] = [
   [
@@ -268,7 +278,51 @@ const BAD_KEY_OPTIONS: [string, unknown, string, string][] = [
       { kid: 'keyset-1', alg: 'EdDSA', key: keyIn('PEM', esA) },
     ],
     'keys[1] (kid "keyset-1")',
-    'is a ec key; EdDSA needs an Ed25519 or Ed448 key',
+    'is an EC key; EdDSA needs an Ed25519 or Ed448 key',
+  ],
+  [
+    'an RSA-PSS key restricted to SHA-256, given for PS512',
+    [
+      { alg: 'HS256', key: SECRET },
+      {
+        kid: 'keyset-1',
+        alg: 'PS512',
+        key: restrictedPss('sha256', 32).publicKey.export({ type: 'spki', format: 'pem' }),
+      },
+    ],
+    'keys[1] (kid "keyset-1")',
+    "is an RSA-PSS key restricted to other parameters than PS512's (sha512, salt of 64 bytes)",
+  ],
+  [
+    'an RSA-PSS key restricted to a salt longer than the hash',
+    [
+      { alg: 'HS256', key: SECRET },
+      { kid: 'keyset-1', alg: 'PS256', key: restrictedPss('sha256', 33).publicKey },
+    ],
+    'keys[1] (kid "keyset-1")',
+    "is an RSA-PSS key restricted to other parameters than PS256's (sha256, salt of 32 bytes)",
+  ],
+  [
+    'a public key in base64 DER given as an HS256 secret',
+    [
+      { alg: 'HS256', key: SECRET },
+      {
+        kid: 'hs-1',
+        alg: 'HS256',
+        key: esA.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+      },
+    ],
+    'keys[1] (kid "hs-1")',
+    'is a public key in DER; HS256 needs the secret',
+  ],
+  [
+    'a secret given as the alg, swapped with the key',
+    [
+      { alg: 'HS256', key: SECRET },
+      { kid: 'hs-1', alg: NEW_SECRET, key: 'HS256' },
+    ],
+    'keys[1] (kid "hs-1")',
+    'has an alg that is no algorithm name; it must be one of HS256',
   ],
   [
     'an HS512 secret of 32 bytes',
@@ -290,7 +344,7 @@ const BAD_KEY_OPTIONS: [string, unknown, string, string][] = [
       },
     ],
     'keys[1] (kid "keyset-1")',
-    'is a JWK for alg "ES384", not ES256',
+    'is a JWK with alg "ES384", not ES256',
   ],
   [
     'a kid other than its JWK kid',
@@ -333,9 +387,14 @@ const BAD_KEY_OPTIONS: [string, unknown, string, string][] = [
   ['an empty list', [], 'keys', 'is empty'],
 ];
 
-/** The keys of a list given as `keys`, for the check that no error quotes them. */
+/**
+ * The keys of a list given as `keys`, and its algs (where a secret can be swapped in), for the
+ * check that no error quotes them.
+ */
 const keysOf = (list: unknown): unknown[] =>
-  Array.isArray(list) ? list.map((entry: { key?: unknown }) => entry.key) : [];
+  Array.isArray(list)
+    ? list.flatMap((entry: { key?: unknown; alg?: unknown }) => [entry.key, entry.alg])
+    : [];
 
 /** The valid vectors expire from 2033 on: a fixed clock keeps this suite true. */
 const FROZEN_NOW_MS = Date.UTC(2026, 0, 1);
@@ -406,6 +465,41 @@ describe.each(ADAPTERS)('configured keys (%s)', (adapter) => {
 
     it.each(algorithms)('refuses a %s token signed by another key', async (alg) => {
       expectRefused(await tokenSent(app, signToken(STRANGERS[alg])), 'bad_signature');
+    });
+  });
+
+  describe('RSA-PSS keys', () => {
+    /** Restricted to PS256's own parameters, with a shorter salt allowed: it verifies PS256. */
+    const restrictedToPs256: Signer = { alg: 'PS256', ...restrictedPss('sha256', 20) };
+    const unrestricted: Signer = {
+      alg: 'PS512',
+      ...generateKeyPairSync('rsa-pss', { modulusLength: 2048 }),
+    };
+    let app: TestApp;
+    beforeAll(async () => {
+      const keys: ApproovKeyOptions[] = [
+        { kid: 'pss-256', alg: 'PS256', key: keyIn('PEM', restrictedToPs256) },
+        { kid: 'pss-512', alg: 'PS512', key: keyIn('public KeyObject', unrestricted) },
+      ];
+      app = await startApp(adapter, ApproovModule.forRoot({ keys }));
+    });
+    afterAll(() => app.close());
+
+    it('accept the tokens of a key restricted to the alg, and of an unrestricted one', async () => {
+      await expectClaimsOf(app, signToken(restrictedToPs256, { kid: 'pss-256' }));
+      await expectClaimsOf(app, signToken(unrestricted, { kid: 'pss-512' }));
+    });
+
+    it('refuse tokens signed by another key: bad_signature', async () => {
+      expectRefused(
+        await tokenSent(app, signToken(STRANGERS.PS256, { kid: 'pss-256' })),
+        'bad_signature',
+      );
+      const stranger: Signer = {
+        alg: 'PS512',
+        ...generateKeyPairSync('rsa-pss', { modulusLength: 2048 }),
+      };
+      expectRefused(await tokenSent(app, signToken(stranger, { kid: 'pss-512' })), 'bad_signature');
     });
   });
 

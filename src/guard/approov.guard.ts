@@ -66,9 +66,9 @@ export class ApproovGuard implements CanActivate {
   ) {}
 
   /**
-   * Synchronous, except for a token naming a kid that no key has while a key set URL is
-   * configured: that request waits for one rate-limited refresh of the key set, then is checked
-   * again.
+   * Synchronous, except for a token naming a kid or an algorithm that no key has while a key set
+   * URL is configured: that request waits for one rate-limited refresh of the key set, then is
+   * checked again.
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     let verdict: Verdict;
@@ -101,7 +101,11 @@ export class ApproovGuard implements CanActivate {
     } catch {
       exchange.reason = 'internal_error';
     }
-    if (exchange.reason === 'unknown_key' && mayRefreshKeys) {
+    // A key set may have gained the kid, or the algorithm, since it was last fetched.
+    if (
+      (exchange.reason === 'unknown_key' || exchange.reason === 'unsupported_algorithm') &&
+      mayRefreshKeys
+    ) {
       const refresh = this.keys.refreshForUnknownKey();
       if (refresh !== undefined) return refresh.then(() => this.judge(context, false));
     }

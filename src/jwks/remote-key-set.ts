@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import type { JSONWebKeySet, RemoteJWKSet } from 'jose';
 import { isJwsAlgorithm, type JwsAlgorithm } from '../token/algorithms.js';
 import { parseVerificationKey, type VerificationKey } from '../token/verification-key.js';
@@ -61,7 +62,7 @@ export class RemoteKeySet {
   static async open(
     settings: JwksSettings,
     listener: RemoteKeySetListener,
-    now: () => number = Date.now,
+    now: () => number = () => Date.now(),
   ): Promise<RemoteKeySet> {
     const jose = await import('jose');
     const remote = jose.createRemoteJWKSet(settings.url, {
@@ -124,6 +125,14 @@ export class RemoteKeySet {
       this.listener.problem(`Approov: keys of the JWKS left out: ${report}`);
     }
     this.lastProblems = report;
+    if (keys.length === 0) {
+      // An empty or unusable document is a failed fetch: it must not wipe out the good keys.
+      const reason = 'no usable key in the document';
+      this.listener.problem(
+        `Approov: fetching the JWKS failed (${reason}); the last good keys stay in use`,
+      );
+      return reason;
+    }
     this.listener.keys(keys);
     return undefined;
   }
@@ -160,6 +169,11 @@ export function keysOf(jwks: JSONWebKeySet, problems: string[]): VerificationKey
 function cappedFetch(maxBytes: number) {
   return async (url: string, init: RequestInit): Promise<Response> => {
     const response = await fetch(url, init);
+    if (response.status !== 200) {
+      // jose refuses it before reading a body: an error page is not read at all.
+      await response.body?.cancel();
+      return response;
+    }
     const tooLarge = new RangeError(`the document is larger than ${maxBytes} bytes`);
     if (Number(response.headers.get('content-length')) > maxBytes) {
       await response.body?.cancel();
@@ -182,8 +196,10 @@ function cappedFetch(maxBytes: number) {
 }
 
 /** A failed fetch, in words that quote nothing the server sent. */
-function reasonOf(error: unknown): string {
-  if (!(error instanceof Error)) return 'unknown error';
+function reasonOf(thrown: unknown): string {
+  // fetch's errors may come from another realm (under jest, for one): not `instanceof Error`.
+  if (!(thrown instanceof Error) && !types.isNativeError(thrown)) return 'unknown error';
+  const error = thrown;
   switch (error.name) {
     case 'JWKSTimeout':
     case 'TimeoutError':

@@ -103,13 +103,11 @@ export class ApproovKeys implements OnModuleInit, OnApplicationShutdown {
       problem: (message) => this.logger.warn(message),
     });
     const failure = await this.remote.refresh();
-    if (this.verifier.keySet.keys.length === 0) {
-      this.remote.stop();
+    // A document without a usable key counts as a failed fetch.
+    if (failure !== undefined && this.configured.length === 0) {
       throw new ApproovConfigError(
         'jwksUrl',
-        failure === undefined
-          ? 'serves no key this library can verify with (see the warnings above)'
-          : `could not be fetched at startup: ${failure}`,
+        `gave no key at startup: ${failure}`,
         'Check that the URL serves the key set, or give keys as a fallback.',
       );
     }

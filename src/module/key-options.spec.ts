@@ -150,10 +150,16 @@ describe('resolveKeySources', () => {
     expectNotQuoted(error.message, secret);
   });
 
-  it('refuses no source of keys at all', () => {
-    const error = configErrorOf(() => resolveKeySources({}));
-    expect(error.option).toBe('secret');
-    expect(error.message).toContain('"secret" is missing');
+  it('refuses no source of keys at all, naming each option that gives keys', () => {
+    for (const options of [{}, { secret: undefined, keys: undefined, jwksUrl: undefined }]) {
+      const error = configErrorOf(() => resolveKeySources(options));
+      expect(error.option).toBe('secret');
+      expect(error.message).toBe(
+        'Invalid Approov configuration: "secret" is missing. ' +
+          'Get the account secret with `approov secret -get base64` (or `-get base64url`) and pass it exactly as printed. ' +
+          'Or give keys, or jwksUrl: see docs/keys.md.',
+      );
+    }
   });
 
   it('refuses a bad secret under its own name, without quoting it', () => {
@@ -162,6 +168,14 @@ describe('resolveKeySources', () => {
     expect(error.option).toBe('secret');
     expect(error.message).toContain('approov secret -get base64');
     expectNotQuoted(error.message, truncated);
+  });
+
+  it('refuses a public key given as the secret, under the name secret', () => {
+    const spki = rsa.publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+    const error = configErrorOf(() => resolveKeySources({ secret: spki }));
+    expect(error.option).toBe('secret');
+    expect(error.message).toContain('"secret" is a public key in DER; HS256 needs the secret.');
+    expectNotQuoted(error.message, spki);
   });
 
   it('refuses empty keys, unless a jwksUrl gives them', () => {
@@ -264,7 +278,7 @@ describe('resolveKeySources', () => {
   });
 
   it.each(BOUNDS)('refuses jwks.%s below %d, above %d, or not a whole number', (name, min, max) => {
-    for (const value of [min - 1, max + 1, min + 0.5, String(min), NaN, Infinity]) {
+    for (const value of [min - 1, max + 1, min + 0.5, String(min), NaN, Infinity, null]) {
       const error = configErrorOf(() =>
         resolveKeySources({ jwksUrl: 'https://keys.example/jwks.json', jwks: { [name]: value } }),
       );
@@ -273,6 +287,19 @@ describe('resolveKeySources', () => {
         `"jwks.${name}" must be a whole number from ${min} to ${max}`,
       );
     }
+  });
+
+  it('takes the default of a jwks option given as undefined only: null is refused', () => {
+    const url = 'https://keys.example/jwks.json';
+    expect(resolveKeySources({ jwksUrl: url, jwks: { cooldownSeconds: undefined } }).jwks).toEqual(
+      resolveKeySources({ jwksUrl: url }).jwks,
+    );
+    const error = configErrorOf(() =>
+      resolveKeySources({ jwksUrl: url, jwks: { cooldownSeconds: null } }),
+    );
+    expect(error.message).toBe(
+      'Invalid Approov configuration: "jwks.cooldownSeconds" must be a whole number from 1 to 3600. It defaults to 30.',
+    );
   });
 
   it('refuses an unknown jwks option, naming the known ones', () => {

@@ -144,7 +144,9 @@ export function resolveKeySources(options: {
       throw new ApproovConfigError('keys', 'is empty', HOW_TO_GIVE_KEYS);
     }
   } else if (secret !== undefined) {
-    configured = resolveKeys([{ alg: 'HS256', key: approovSecretKey(secret) }], 'secret');
+    const key = parseVerificationKey({ alg: 'HS256', key: approovSecretKey(secret) });
+    if (typeof key === 'string') throw new ApproovConfigError('secret', key, HOW_TO_GET_SECRET);
+    configured = [key];
   } else if (jwksUrl === undefined) {
     throw new ApproovConfigError(
       'secret',
@@ -191,7 +193,8 @@ function resolveJwks(jwksUrl: unknown, jwks: unknown = {}): JwksSettings {
     }
   }
   for (const [name, [fallback, min, max]] of Object.entries(JWKS_LIMITS)) {
-    const value = (jwks as Record<string, unknown>)[name] ?? fallback;
+    const given = (jwks as Record<string, unknown>)[name];
+    const value = given === undefined ? fallback : given;
     if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
       throw new ApproovConfigError(
         `jwks.${name}`,

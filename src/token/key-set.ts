@@ -50,15 +50,20 @@ export class TokenKeySet {
       const withoutKid = Object.freeze(ofAlg.filter((key) => key.kid === undefined));
       const byKid = new Map<string, KeySelection>();
       for (const key of ofAlg) {
-        if (key.kid !== undefined) byKid.set(key.kid, { keys: [key], failure: 'bad_signature' });
+        if (key.kid !== undefined) {
+          byKid.set(
+            key.kid,
+            Object.freeze({ keys: Object.freeze([key]), failure: 'bad_signature' }),
+          );
+        }
       }
       this.byAlgorithm.set(alg, {
         byKid,
-        anyKid: {
+        anyKid: Object.freeze({
           keys: withoutKid,
           failure: withoutKid.length > 0 ? 'bad_signature' : 'unknown_key',
-        },
-        unknownKid: { keys: withoutKid, failure: 'unknown_key' },
+        }),
+        unknownKid: Object.freeze({ keys: withoutKid, failure: 'unknown_key' }),
       });
     }
   }

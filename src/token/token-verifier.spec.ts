@@ -1,6 +1,7 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { createHmac, createSecretKey } from 'node:crypto';
+import { createHmac, createSecretKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import {
+  generateApproovKeyPair,
   generateApproovSecret,
   mintApproovToken,
   type MintApproovTokenOptions,
@@ -10,6 +11,7 @@ import {
   type ClaimsSink,
   type TokenVerifierSettings,
 } from './token-verifier.js';
+import { JWS_ALGORITHMS, type JwsAlgorithm } from './algorithms.js';
 import { TokenKeySet } from './key-set.js';
 import { parseVerificationKey, type VerificationKey } from './verification-key.js';
 
@@ -152,4 +154,188 @@ describe('the verified-token cache', () => {
     verifier.check(token, {}, NOW);
     expect(verifications).toHaveBeenCalledTimes(2);
   });
+});
+
+/** A parsed key that the test needs accepted. */
+function keyOf(alg: JwsAlgorithm, key: unknown, kid?: string): VerificationKey {
+  const parsed = parseVerificationKey({ alg, key, kid });
+  if (typeof parsed === 'string') throw new Error(`refused: ${parsed}`);
+  return parsed;
+}
+
+function setOf(...keys: VerificationKey[]): TokenKeySet {
+  const set = TokenKeySet.of(keys);
+  if (!(set instanceof TokenKeySet)) throw new Error(`refused: ${set.problem}`);
+  return set;
+}
+
+const verifierOf = (keys: TokenKeySet) => {
+  const verifier = new ApproovTokenVerifier({ keys, clockToleranceSeconds: 0, cacheSize: 100 });
+  return { verifier, verifications: jest.spyOn(verifier, 'verifySignature') };
+};
+
+describe('useKeys', () => {
+  const oldSecret = generateApproovSecret();
+  const newSecret = generateApproovSecret();
+  const ec = generateApproovKeyPair('ES256');
+  const mint = (alg: JwsAlgorithm, key: KeyObject | string, kid?: string) =>
+    mintApproovToken({ key: { alg, key, kid }, now: NOW * 1000, ttlSeconds: 60 });
+
+  it('forgets the verified tokens when a key is removed: a token it verified is refused then', () => {
+    const { verifier, verifications } = verifierOf(
+      setOf(keyOf('HS256', oldSecret), keyOf('ES256', ec.publicKey, 'ec-1')),
+    );
+    const accountToken = mint('HS256', oldSecret);
+    const ecToken = mint('ES256', ec.privateKey, 'ec-1');
+    expect(verifier.check(ecToken, {}, NOW)).toBeUndefined();
+    expect(verifier.check(accountToken, {}, NOW)).toBeUndefined();
+    expect(verifier.check(ecToken, {}, NOW)).toBeUndefined();
+    expect(verifications).toHaveBeenCalledTimes(2);
+
+    const withoutEc = setOf(keyOf('HS256', oldSecret));
+    verifier.useKeys(withoutEc);
+    expect(verifier.keySet).toBe(withoutEc);
+    expect(verifier.check(ecToken, {}, NOW)).toBe('unsupported_algorithm');
+    expect(verifier.check(accountToken, {}, NOW)).toBeUndefined();
+    expect(verifications).toHaveBeenCalledTimes(4);
+  });
+
+  it('walks through a secret rotation: both secrets during the overlap, the old one refused after', () => {
+    const { verifier, verifications } = verifierOf(setOf(keyOf('HS256', oldSecret)));
+    const oldToken = mint('HS256', oldSecret);
+    const newToken = mint('HS256', newSecret);
+    expect(verifier.check(oldToken, {}, NOW)).toBeUndefined();
+    expect(verifier.check(newToken, {}, NOW)).toBe('bad_signature');
+
+    verifier.useKeys(setOf(keyOf('HS256', oldSecret), keyOf('HS256', newSecret)));
+    expect(verifier.check(oldToken, {}, NOW)).toBeUndefined();
+    expect(verifier.check(newToken, {}, NOW)).toBeUndefined();
+    expect(verifications).toHaveBeenCalledTimes(3);
+
+    verifier.useKeys(setOf(keyOf('HS256', newSecret)));
+    expect(verifier.check(oldToken, {}, NOW)).toBe('bad_signature');
+    expect(verifier.check(newToken, {}, NOW)).toBeUndefined();
+    expect(verifications).toHaveBeenCalledTimes(5);
+  });
+
+  it('keeps the verified tokens when keys are only added, or the same keys given again', () => {
+    const { verifier, verifications } = verifierOf(
+      setOf(keyOf('HS256', oldSecret), keyOf('ES256', ec.publicKey, 'ec-1')),
+    );
+    const tokens = [mint('HS256', oldSecret), mint('ES256', ec.privateKey, 'ec-1')];
+    for (const token of tokens) expect(verifier.check(token, {}, NOW)).toBeUndefined();
+
+    const ed = generateApproovKeyPair('EdDSA');
+    verifier.useKeys(
+      setOf(
+        keyOf('HS256', oldSecret),
+        keyOf('ES256', ec.publicKey, 'ec-1'),
+        keyOf('HS256', newSecret),
+        keyOf('EdDSA', ed.publicKey, 'ed-1'),
+      ),
+    );
+    // The same keys parsed again, in another order, one of them from another format.
+    verifier.useKeys(
+      setOf(
+        keyOf('EdDSA', ed.publicKey, 'ed-1'),
+        keyOf('HS256', newSecret),
+        keyOf('ES256', ec.publicKey.export({ format: 'jwk' }), 'ec-1'),
+        keyOf('HS256', oldSecret),
+      ),
+    );
+    for (const token of tokens) expect(verifier.check(token, {}, NOW)).toBeUndefined();
+    expect(verifications).toHaveBeenCalledTimes(2);
+  });
+
+  it('forgets the verified tokens when a key keeps its material but changes its kid', () => {
+    const { verifier, verifications } = verifierOf(setOf(keyOf('ES256', ec.publicKey, 'ec-1')));
+    const token = mint('ES256', ec.privateKey, 'ec-1');
+    expect(verifier.check(token, {}, NOW)).toBeUndefined();
+    verifier.useKeys(setOf(keyOf('ES256', ec.publicKey, 'ec-2')));
+    expect(verifier.check(token, {}, NOW)).toBe('unknown_key');
+    expect(verifications).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('every algorithm through check()', () => {
+  type Case = [
+    name: string,
+    alg: JwsAlgorithm,
+    verifyingKey: KeyObject | string,
+    signingKey: KeyObject | string,
+    attackerKey: KeyObject | string,
+  ];
+  interface KeyPair {
+    publicKey: KeyObject;
+    privateKey: KeyObject;
+  }
+  const hmacCase = (alg: JwsAlgorithm): Case => {
+    const secret = generateApproovSecret();
+    return [alg, alg, secret, secret, generateApproovSecret()];
+  };
+  const pairCase = (name: string, alg: JwsAlgorithm, pair: KeyPair, attacker: KeyPair): Case => [
+    name,
+    alg,
+    pair.publicKey,
+    pair.privateKey,
+    attacker.privateKey,
+  ];
+  const rsa = generateApproovKeyPair('RS256');
+  const rsaAttacker = generateApproovKeyPair('RS256');
+  const CASES: Case[] = [
+    hmacCase('HS256'),
+    hmacCase('HS384'),
+    hmacCase('HS512'),
+    ...(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] as const).map((alg) =>
+      pairCase(alg, alg, rsa, rsaAttacker),
+    ),
+    ...(['ES256', 'ES384', 'ES512'] as const).map((alg) =>
+      pairCase(alg, alg, generateApproovKeyPair(alg), generateApproovKeyPair(alg)),
+    ),
+    pairCase(
+      'EdDSA with Ed25519',
+      'EdDSA',
+      generateApproovKeyPair('EdDSA'),
+      generateApproovKeyPair('EdDSA'),
+    ),
+    pairCase(
+      'EdDSA with Ed448',
+      'EdDSA',
+      generateKeyPairSync('ed448'),
+      generateKeyPairSync('ed448'),
+    ),
+  ];
+
+  it('covers every algorithm', () => {
+    expect(new Set(CASES.map(([, alg]) => alg))).toEqual(new Set(JWS_ALGORITHMS));
+  });
+
+  it.each(CASES)(
+    'verifies %s tokens once, then serves them from the cache; refuses forged and expired ones',
+    (_, alg, verifyingKey, signingKey, attackerKey) => {
+      const { verifier, verifications } = verifierOf(setOf(keyOf(alg, verifyingKey, 'k')));
+      const mint = (key: KeyObject | string, ttlSeconds = 60) =>
+        mintApproovToken({
+          key: { alg, key, kid: 'k' },
+          now: NOW * 1000,
+          ttlSeconds,
+          claims: { did: 'device' },
+        });
+      const token = mint(signingKey);
+      const first: ClaimsSink = {};
+      const second: ClaimsSink = {};
+      expect(verifier.check(token, first, NOW)).toBeUndefined();
+      expect(first.claims).toEqual({ exp: NOW + 60, did: 'device' });
+      expect(verifier.check(token, second, NOW + 59)).toBeUndefined();
+      expect(second.claims).toBe(first.claims);
+      expect(Object.isFrozen(second.claims)).toBe(true);
+      expect(verifications).toHaveBeenCalledTimes(1);
+      expect(verifier.check(token, {}, NOW + 60)).toBe('expired');
+
+      const forged: ClaimsSink = {};
+      expect(verifier.check(mint(attackerKey), forged, NOW)).toBe('bad_signature');
+      expect(forged.claims).toBeUndefined();
+      expect(verifier.check(mint(signingKey, -1), {}, NOW)).toBe('expired');
+    },
+  );
 });

@@ -61,7 +61,7 @@ export function parseVerificationKey(
   }
   const { alg } = description;
   if (!isJwsAlgorithm(alg))
-    return `has alg ${describe(alg)}; it must be one of ${JWS_ALGORITHMS.join(', ')}`;
+    return `has ${describeAlg(alg)}; it must be one of ${JWS_ALGORITHMS.join(', ')}`;
   let kid = description.kid;
   if (kid !== undefined && (typeof kid !== 'string' || kid === '' || kid.length > MAX_KID_LENGTH)) {
     return `has a kid that is not text of 1 to ${MAX_KID_LENGTH} characters`;
@@ -93,18 +93,33 @@ export function parseVerificationKey(
 }
 
 function secretKeyOf(value: unknown, alg: HmacAlgorithm): KeyObject | KeyProblem {
+  let key: KeyObject | string;
   if (value instanceof KeyObject) {
-    if (value.type !== 'secret') return `is a ${value.type} key; ${alg} needs the secret`;
+    if (value.type !== 'secret') return `is a ${value.type} key; ${alg} needs a secret`;
     const minBytes = ALGORITHM_SPECS[alg].hashBytes;
-    return value.symmetricKeySize! < minBytes
-      ? `is ${value.symmetricKeySize} bytes; an ${alg} key needs at least ${minBytes}`
-      : value;
-  }
-  if (typeof value !== 'string') {
+    if (value.symmetricKeySize! < minBytes) {
+      return `is ${value.symmetricKeySize} bytes; an ${alg} key needs at least ${minBytes}`;
+    }
+    key = value;
+  } else if (typeof value === 'string') {
+    key = decodeApproovSecret(value, alg);
+    if (typeof key === 'string') return `has a secret that ${key}`;
+  } else {
     return `needs the secret as base64 or base64url text for ${alg}`;
   }
-  const key = decodeApproovSecret(value, alg);
-  return typeof key === 'string' ? `has a secret that ${key}` : key;
+  // A public key given as the secret would let anyone who has it sign tokens.
+  return isPublicKeyDer(key.export()) ? `is a public key in DER; ${alg} needs the secret` : key;
+}
+
+function isPublicKeyDer(bytes: Buffer): boolean {
+  return (['spki', 'pkcs1'] as const).some((type) => {
+    try {
+      createPublicKey({ key: bytes, format: 'der', type });
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 interface ParsedPublicKey {
@@ -157,7 +172,7 @@ export function publicKeyOfJwk(jwk: unknown, alg: JwsAlgorithm): ParsedPublicKey
     return 'is a private key: give the public key';
   }
   if (members.alg !== undefined && members.alg !== alg) {
-    return `is a JWK for alg ${describe(members.alg)}, not ${alg}`;
+    return `is a JWK with ${describeAlg(members.alg)}, not ${alg}`;
   }
   if (members.use !== undefined && members.use !== 'sig') {
     return 'is a JWK whose "use" is not "sig"';
@@ -192,20 +207,27 @@ function keyMismatch(
     case 'rsa':
     case 'rsa-pss':
       if (type !== 'rsa' && !(type === 'rsa-pss' && spec.family === 'rsa-pss')) {
-        return `is a ${type} key; ${alg} needs an RSA key`;
+        return `is ${keyTypeName(type)} key; ${alg} needs an RSA key`;
       }
-      return details.modulusLength! < MIN_RSA_BITS
-        ? `is an RSA key of ${details.modulusLength} bits; at least ${MIN_RSA_BITS} are needed`
+      if (details.modulusLength! < MIN_RSA_BITS) {
+        return `is an RSA key of ${details.modulusLength} bits; at least ${MIN_RSA_BITS} are needed`;
+      }
+      // An RSA-PSS key can be restricted to one hash and a salt length: ones other than the
+      // algorithm's would make every verification fail.
+      return (details.hashAlgorithm !== undefined && details.hashAlgorithm !== spec.hash) ||
+        (details.mgf1HashAlgorithm !== undefined && details.mgf1HashAlgorithm !== spec.hash) ||
+        (details.saltLength !== undefined && details.saltLength > spec.hashBytes)
+        ? `is an RSA-PSS key restricted to other parameters than ${alg}'s (${spec.hash}, salt of ${spec.hashBytes} bytes)`
         : undefined;
     case 'ecdsa':
-      if (type !== 'ec') return `is a ${type} key; ${alg} needs an EC key`;
+      if (type !== 'ec') return `is ${keyTypeName(type)} key; ${alg} needs an EC key`;
       return details.namedCurve !== spec.curve
         ? `is on curve ${details.namedCurve}; ${alg} needs ${spec.curve}`
         : undefined;
     default:
       return type === 'ed25519' || type === 'ed448'
         ? undefined
-        : `is a ${type} key; EdDSA needs an Ed25519 or Ed448 key`;
+        : `is ${keyTypeName(type)} key; EdDSA needs an Ed25519 or Ed448 key`;
   }
 }
 
@@ -249,6 +271,34 @@ function verifierOf(key: KeyObject, spec: AlgorithmSpec): VerificationKey['verif
   };
 }
 
-function describe(value: unknown): string {
-  return typeof value === 'string' ? `"${value.slice(0, 20)}"` : typeof value;
+/** The key types Node names, with their article, for problems: `an EC`, `an RSA-PSS`. */
+const KEY_TYPE_NAMES: Readonly<Record<string, string>> = {
+  rsa: 'an RSA',
+  'rsa-pss': 'an RSA-PSS',
+  dsa: 'a DSA',
+  dh: 'a DH',
+  ec: 'an EC',
+  ed25519: 'an Ed25519',
+  ed448: 'an Ed448',
+  x25519: 'an X25519',
+  x448: 'an X448',
+};
+
+function keyTypeName(type: string | undefined): string {
+  return KEY_TYPE_NAMES[type ?? ''] ?? 'another kind of';
+}
+
+const QUOTABLE_ALGORITHMS: ReadonlySet<string> = new Set(
+  [...JWS_ALGORITHMS, 'none'].map((name) => name.toLowerCase()),
+);
+
+/**
+ * An `alg` as given, for a problem: quoted only when it is an algorithm name in another case (or
+ * `none`), so that a secret given as the alg by mistake is never echoed.
+ */
+function describeAlg(value: unknown): string {
+  if (typeof value !== 'string') return `an alg of type ${typeof value}`;
+  return QUOTABLE_ALGORITHMS.has(value.toLowerCase())
+    ? `alg "${value}"`
+    : 'an alg that is no algorithm name';
 }

@@ -102,8 +102,22 @@ export function signToken(
  */
 export function materialOf(key: unknown): string[] {
   const text =
-    typeof key === 'string'
-      ? key
-      : JSON.stringify(key instanceof KeyObject ? key.export({ format: 'jwk' }) : key);
+    key instanceof KeyObject
+      ? textsOf(key).join(' ')
+      : typeof key === 'string'
+        ? key
+        : JSON.stringify(key);
   return text.match(/[A-Za-z0-9+/_-]{16,}/g) ?? [];
+}
+
+/** A `KeyObject` as DER in both base64 alphabets, and as a JWK where it has one (RSA-PSS has none). */
+function textsOf(key: KeyObject): string[] {
+  const der =
+    key.type === 'secret'
+      ? key.export()
+      : key.export({ format: 'der', type: key.type === 'private' ? 'pkcs8' : 'spki' });
+  const texts = [der.toString('base64'), der.toString('base64url')];
+  if (key.asymmetricKeyType !== 'rsa-pss')
+    texts.push(JSON.stringify(key.export({ format: 'jwk' })));
+  return texts;
 }
