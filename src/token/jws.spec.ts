@@ -411,3 +411,28 @@ describe('checkJws: the header', () => {
     }
   });
 });
+
+describe('checkJws: headers of verified tokens', () => {
+  const { publicKey, privateKey } = generateApproovKeyPair('ES256');
+  const attacker = generateApproovKeyPair('ES256');
+  const mintWith = (key: KeyObject) =>
+    mintApproovToken({ key: { alg: 'ES256', key, kid: 'es' }, now: NOW * 1000 });
+
+  it('remembers the header of a verified token, parsed, and reuses it', () => {
+    const keys = setOf(keyOf('ES256', publicKey, 'es'));
+    const token = mintWith(privateKey);
+    const headerSegment = token.split('.')[0];
+    expect(keys.verifiedHeader(headerSegment)).toBeUndefined();
+    expect(checkJws(token, keys)).toBe(keys.keys[0]);
+    expect(keys.verifiedHeader(headerSegment)).toEqual({ alg: 'ES256', kid: 'es' });
+    expect(checkJws(mintWith(privateKey), keys)).toBe(keys.keys[0]);
+    expect(checkJws(mintWith(attacker.privateKey), keys)).toBe('bad_signature');
+  });
+
+  it('never remembers the header of a token that fails', () => {
+    const keys = setOf(keyOf('ES256', publicKey, 'es'));
+    const forged = mintWith(attacker.privateKey);
+    expect(checkJws(forged, keys)).toBe('bad_signature');
+    expect(keys.verifiedHeader(forged.split('.')[0])).toBeUndefined();
+  });
+});

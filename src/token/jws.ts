@@ -1,4 +1,4 @@
-import type { TokenKeySet } from './key-set.js';
+import type { JwsHeader, TokenKeySet } from './key-set.js';
 import type { TokenFailure } from './token-failure.js';
 import type { VerificationKey } from './verification-key.js';
 
@@ -6,12 +6,6 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /** Header parameters of other kinds of JOSE objects. */
 const NOT_JWS_PARAMETERS = ['b64', 'zip', 'enc'];
-
-/** What the check reads of a JWS header. */
-interface JwsHeader {
-  readonly alg: string;
-  readonly kid: string | undefined;
-}
 
 /** The headers Approov signs with by default, as segments: they need no parsing. */
 const APPROOV_HEADERS: ReadonlyMap<string, JwsHeader> = new Map(
@@ -43,13 +37,16 @@ export function checkJws(token: string, keys: TokenKeySet): VerificationKey | To
   ) {
     return 'malformed_token';
   }
-  const header = APPROOV_HEADERS.get(headerSegment) ?? parseHeader(headerSegment);
+  const known = APPROOV_HEADERS.get(headerSegment) ?? keys.verifiedHeader(headerSegment);
+  const header = known ?? parseHeader(headerSegment);
   if (typeof header === 'string') return header;
   const selection = keys.select(header.alg, header.kid);
   if (typeof selection === 'string') return selection;
   const signingInput = token.slice(0, payloadEnd);
   for (const key of selection.keys) {
-    if (key.verify(signingInput, signature)) return key;
+    if (!key.verify(signingInput, signature)) continue;
+    if (known === undefined) keys.rememberHeader(headerSegment, header);
+    return key;
   }
   return selection.failure;
 }

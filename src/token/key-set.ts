@@ -1,3 +1,4 @@
+import { RecentCache } from '../cache/recent-cache.js';
 import type { JwsAlgorithm } from './algorithms.js';
 import type { TokenFailure } from './token-failure.js';
 import type { VerificationKey } from './verification-key.js';
@@ -26,11 +27,20 @@ interface AlgorithmKeys {
   readonly unknownKid: KeySelection;
 }
 
+/** What key selection reads of a JWS header. */
+export interface JwsHeader {
+  readonly alg: string;
+  readonly kid: string | undefined;
+}
+
 /** Why a list of keys cannot form a set: the problem of the key at `index`. */
 export interface KeySetProblem {
   readonly index: number;
   readonly problem: string;
 }
+
+/** Distinct verified headers remembered: one per key and header layout is a handful. */
+const VERIFIED_HEADERS = 64;
 
 const NO_KEYS: readonly VerificationKey[] = Object.freeze([]);
 
@@ -43,6 +53,11 @@ const NO_KEYS: readonly VerificationKey[] = Object.freeze([]);
  */
 export class TokenKeySet {
   private readonly byAlgorithm = new Map<string, AlgorithmKeys>();
+  /**
+   * Header segments of tokens these keys verified, parsed: a key set's tokens share a few, which
+   * then need no parsing. Only verified tokens add one, so a flood of forged headers cannot.
+   */
+  private readonly verifiedHeaders = new RecentCache<string, JwsHeader>(VERIFIED_HEADERS);
 
   private constructor(readonly keys: readonly VerificationKey[]) {
     for (const alg of new Set(keys.map((key) => key.alg))) {
@@ -103,6 +118,16 @@ export class TokenKeySet {
     if (ofAlg === undefined) return 'unsupported_algorithm';
     if (kid === undefined) return ofAlg.anyKid;
     return ofAlg.byKid.get(kid) ?? ofAlg.unknownKid;
+  }
+
+  /** The parsed header of `segment`, if a token these keys verified had it. */
+  verifiedHeader(segment: string): JwsHeader | undefined {
+    return this.verifiedHeaders.get(segment);
+  }
+
+  /** Remembers the header of a token these keys verified. */
+  rememberHeader(segment: string, header: JwsHeader): void {
+    this.verifiedHeaders.set(segment, header);
   }
 
   /** Whether every key of `other` is in this set (same kid, alg and key material). */
