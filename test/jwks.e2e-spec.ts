@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { Controller, Get } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import {
   ApproovConfigError,
@@ -11,10 +10,13 @@ import {
 import { generateApproovKeyPair, mintApproovToken } from 'nestjs-approov/testing';
 import {
   COULD_NOT_CONNECT,
+  FAILED_FETCHES,
+  type FailedFetch,
   fakeIntervalTimers,
   type JwksAnswer,
   jwksOf,
   JwksServer,
+  NOT_200_OK,
   servedKey,
   type ServedKey,
 } from './support/jwks-server.js';
@@ -26,18 +28,10 @@ import {
   expectRefused,
   handlerCalls,
   logs,
-  ran,
   TestApp,
 } from './support/test-app.js';
+import { ProtectedController } from './support/routes.js';
 import { header, mint, SECRET } from './support/tokens.js';
-
-@Controller('protected')
-class ProtectedController {
-  @Get()
-  protectedRoute(): object {
-    return ran('protectedRoute');
-  }
-}
 
 const globalGuard = { provide: APP_GUARD, useExisting: ApproovGuard };
 
@@ -359,34 +353,14 @@ describe.each(ADAPTERS)('jwksUrl with a JWKS server on loopback (%s)', (adapter:
   });
 
   describe('a failed refresh after startup', () => {
-    it.each<[string, JwksAnswer | 'down', string]>([
-      ['the server is down', 'down', COULD_NOT_CONNECT],
-      ['the status is 503', { kind: 'status', status: 503 }, 'the response was not 200 OK'],
-      ['the status is 204', { kind: 'status', status: 204 }, 'the response was not 200 OK'],
-      ['the status is 304', { kind: 'status', status: 304 }, 'the response was not 200 OK'],
-      [
-        'the status is 502 with a body that never ends',
-        { kind: 'endless', status: 502 },
-        'the response was not 200 OK',
-      ],
+    it.each<FailedFetch>([
+      ...FAILED_FETCHES,
+      ['the status is 503', { kind: 'status', status: 503 }, NOT_200_OK],
       [
         'the document has no key',
         { kind: 'text', body: '{"keys":[]}' },
         'no usable key in the document',
       ],
-      ['the body is not JSON', { kind: 'text', body: '{"keys":[{' }, 'not JSON'],
-      ['the body is no key set', { kind: 'text', body: '{"jwks":[]}' }, 'not a JSON Web Key Set'],
-      [
-        'the declared length is over maxBytes',
-        { kind: 'oversized', bytes: 70_000, declared: true },
-        'the document is larger than 65536 bytes',
-      ],
-      [
-        'the streamed body is over maxBytes',
-        { kind: 'oversized', bytes: 70_000, declared: false },
-        'the document is larger than 65536 bytes',
-      ],
-      ['the body never ends', { kind: 'endless' }, 'the document is larger than 65536 bytes'],
     ])('keeps the last good keys when %s, and says why', async (_, answer, reason) => {
       fakeIntervalTimers();
       const started = await startApp();

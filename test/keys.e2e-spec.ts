@@ -18,7 +18,6 @@ import {
   type ApproovKeyOptions,
   ApproovModule,
   type ApproovModuleOptions,
-  ApproovTokenBinding,
   type JwsAlgorithm,
 } from 'nestjs-approov';
 import { generateApproovSecret } from 'nestjs-approov/testing';
@@ -33,6 +32,7 @@ import {
   type Signer,
   signToken,
 } from './support/keys.js';
+import { VECTOR_REASONS, VectorController } from './support/routes.js';
 import {
   ADAPTERS,
   type AdapterName,
@@ -41,7 +41,6 @@ import {
   handlerCalls,
   type Headers,
   logs,
-  ran,
   TestApp,
 } from './support/test-app.js';
 import {
@@ -60,27 +59,6 @@ class ClaimsController {
   claims(@ApproovClaims() claims: Claims): object {
     handlerCalls.push('claims');
     return { claims };
-  }
-}
-
-/** The routes Approov's vectors are sent to. */
-@Controller()
-class VectorController {
-  @Get('check')
-  check(): object {
-    return ran('check');
-  }
-
-  @Get('bound')
-  @ApproovTokenBinding('Authorization')
-  bound(): object {
-    return ran('bound');
-  }
-
-  @Get('doubleBound')
-  @ApproovTokenBinding('Authorization', 'X-Device-Id')
-  doubleBound(): object {
-    return ran('doubleBound');
   }
 }
 
@@ -768,16 +746,16 @@ describe.each(ADAPTERS)('configured keys (%s)', (adapter) => {
 
       it.each(requests)(
         '$name on /$route answers $expect, as with secret',
-        async ({ route, expect: status, headers }) => {
+        async ({ name, route, expect: status, headers }) => {
           jest.spyOn(Date, 'now').mockReturnValue(FROZEN_NOW_MS);
-          // The refusal's log line names the reason, which the vectors suite checks with `secret`.
+          // The refusal's whole log line (reason and details) must be the one `secret` logs.
           await bySecret.get(`/${route}`, headers);
           const logged = [...logs.lines];
           const response = await byKeys.get(`/${route}`, headers);
           if (status === 200) {
             expectAccepted(response, route);
           } else {
-            expectRefused(response);
+            expectRefused(response, VECTOR_REASONS[name]);
             expect(logs.lines).toEqual(logged);
           }
         },

@@ -18,16 +18,9 @@ import {
   ran,
   TestApp,
 } from './support/test-app.js';
+import { ProtectedController } from './support/routes.js';
 import { generateApproovSecret } from 'nestjs-approov/testing';
 import { header, mint, OTHER_SECRET, SECRET } from './support/tokens.js';
-
-@Controller('protected')
-class ProtectedController {
-  @Get()
-  protectedRoute(): object {
-    return ran('protectedRoute');
-  }
-}
 
 @Controller('guarded')
 @UseGuards(ApproovGuard)

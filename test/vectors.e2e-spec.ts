@@ -1,65 +1,16 @@
 import { afterAll, afterEach, beforeAll, describe, it, jest } from '@jest/globals';
-import { Controller, Get } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import {
-  ApproovGuard,
-  ApproovModule,
-  ApproovTokenBinding,
-  type ApproovFailureReason,
-  type ApproovModuleOptions,
-} from 'nestjs-approov';
+import { ApproovGuard, ApproovModule, type ApproovModuleOptions } from 'nestjs-approov';
+import { VECTOR_REASONS, VectorController } from './support/routes.js';
 import {
   ADAPTERS,
   type AdapterName,
   expectAccepted,
   expectRefused,
-  ran,
   type Headers,
   TestApp,
 } from './support/test-app.js';
 import { payloadOf, type VectorCase, vectors } from './support/tokens.js';
-
-@Controller()
-class VectorController {
-  @Get('check')
-  check(): object {
-    return ran('check');
-  }
-
-  @Get('bound')
-  @ApproovTokenBinding('Authorization')
-  bound(): object {
-    return ran('bound');
-  }
-
-  @Get('doubleBound')
-  @ApproovTokenBinding('Authorization', 'X-Device-Id')
-  doubleBound(): object {
-    return ran('doubleBound');
-  }
-}
-
-/** Why each refused vector must fail: the reason proves the right check caught it. */
-const REASONS: Record<string, ApproovFailureReason> = {
-  'bad signature': 'bad_signature',
-  'bad signature, expired 2019': 'bad_signature',
-  'exp is an empty string': 'invalid_exp',
-  'no exp claim': 'missing_exp',
-  'expired 2019': 'expired',
-  'expired 2003': 'expired',
-  malformed: 'malformed_token',
-  'empty header': 'missing_token',
-  'no header': 'missing_token',
-  'bound, Authorization missing': 'missing_binding_header',
-  'bound, other Authorization': 'binding_mismatch',
-  'pay does not match': 'binding_mismatch',
-  'pay does not match, float exp': 'binding_mismatch',
-  'no pay claim (fail-over shape); 401 unless missing pay is tolerated': 'missing_pay',
-  'no alg, JWE-style header': 'unsupported_algorithm',
-  'no exp': 'missing_exp',
-  'expired 2024': 'expired',
-  'pay "MismatchingBinding"': 'binding_mismatch',
-};
 
 /** The vectors' valid tokens expire from 2033 on: a fixed clock keeps this suite true. */
 const FROZEN_NOW_MS = Date.UTC(2026, 0, 1);
@@ -84,7 +35,7 @@ function headersOf(vector: VectorCase, binding: Headers = {}): Headers {
 async function expectOutcome(app: TestApp, handler: string, vector: VectorCase, headers: Headers) {
   const response = await app.get(`/${handler}`, headers);
   if (vector.expect === 200) expectAccepted(response, handler);
-  else expectRefused(response, REASONS[vector.name]);
+  else expectRefused(response, VECTOR_REASONS[vector.name]);
 }
 
 describe.each(ADAPTERS)("Approov's published vectors (%s)", (adapter) => {
@@ -113,7 +64,7 @@ describe.each(ADAPTERS)("Approov's published vectors (%s)", (adapter) => {
     });
 
     // Frozen just before their expiry, the expired vectors pass: time alone refuses them.
-    it.each(quickstarts.cases.filter((vector) => REASONS[vector.name] === 'expired'))(
+    it.each(quickstarts.cases.filter((vector) => VECTOR_REASONS[vector.name] === 'expired'))(
       '$name is accepted one second before its exp',
       async (vector) => {
         freezeClock((Number(payloadOf(vector.token!).exp) - 1) * 1000);

@@ -2,10 +2,13 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import {
   COULD_NOT_CONNECT,
+  FAILED_FETCHES,
+  type FailedFetch,
   fakeIntervalTimers,
   type JwksAnswer,
   jwksOf,
   JwksServer,
+  NOT_200_OK,
   servedKey,
 } from '../../test/support/jwks-server.js';
 import type { VerificationKey } from '../token/verification-key.js';
@@ -111,33 +114,13 @@ describe('RemoteKeySet against a JWKS server on loopback', () => {
     expect(recorder.lastKeys?.map((key) => key.kid)).toEqual(['es-2']);
   });
 
-  it.each<[string, JwksAnswer | 'down', string]>([
-    ['the server is down', 'down', COULD_NOT_CONNECT],
-    ['the status is 500', { kind: 'status', status: 500 }, 'the response was not 200 OK'],
-    ['the status is 404', { kind: 'status', status: 404 }, 'the response was not 200 OK'],
-    ['the server redirects', { kind: 'status', status: 302 }, 'the response was not 200 OK'],
-    ['the status is 204', { kind: 'status', status: 204 }, 'the response was not 200 OK'],
-    ['the status is 304', { kind: 'status', status: 304 }, 'the response was not 200 OK'],
-    [
-      'the status is 503 and the body never ends (it is not read)',
-      { kind: 'endless', status: 503 },
-      'the response was not 200 OK',
-    ],
-    ['the body is not JSON', { kind: 'text', body: '{"keys":[' }, 'not JSON'],
-    ['the body is JSON but no key set', { kind: 'text', body: '[]' }, 'not a JSON Web Key Set'],
+  it.each<FailedFetch>([
+    ...FAILED_FETCHES,
+    ['the status is 500', { kind: 'status', status: 500 }, NOT_200_OK],
+    ['the status is 404', { kind: 'status', status: 404 }, NOT_200_OK],
+    ['the server redirects', { kind: 'status', status: 302 }, NOT_200_OK],
     ['keys is not a list', { kind: 'text', body: '{"keys":{}}' }, 'not a JSON Web Key Set'],
     ['a key is not an object', { kind: 'text', body: '{"keys":[1]}' }, 'not a JSON Web Key Set'],
-    [
-      'the declared length is over maxBytes',
-      { kind: 'oversized', bytes: 70_000, declared: true },
-      'the document is larger than 65536 bytes',
-    ],
-    [
-      'the streamed body is over maxBytes, without a length',
-      { kind: 'oversized', bytes: 70_000, declared: false },
-      'the document is larger than 65536 bytes',
-    ],
-    ['the body never ends', { kind: 'endless' }, 'the document is larger than 65536 bytes'],
   ])(
     'resolves to why a refresh failed when %s, and delivers nothing',
     async (_, answer, reason) => {

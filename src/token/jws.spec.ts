@@ -6,26 +6,13 @@ import {
   type KeyObject,
   randomBytes,
 } from 'node:crypto';
+import { keyOf, setOf } from '../../test/support/keys.js';
 import { generateApproovKeyPair, mintApproovToken } from '../testing/index.js';
-import type { JwsAlgorithm } from './algorithms.js';
 import { checkJws } from './jws.js';
-import { TokenKeySet } from './key-set.js';
+import type { TokenKeySet } from './key-set.js';
 import { ApproovTokenVerifier, type ClaimsSink } from './token-verifier.js';
-import { parseVerificationKey, type VerificationKey } from './verification-key.js';
 
 const NOW = 1_800_000_000;
-
-function keyOf(alg: JwsAlgorithm, key: unknown, kid?: string): VerificationKey {
-  const parsed = parseVerificationKey({ alg, key, kid });
-  if (typeof parsed === 'string') throw new Error(`refused: ${parsed}`);
-  return parsed;
-}
-
-function setOf(...keys: VerificationKey[]): TokenKeySet {
-  const set = TokenKeySet.of(keys);
-  if (!(set instanceof TokenKeySet)) throw new Error(`refused: ${set.problem}`);
-  return set;
-}
 
 const verifierOf = (keys: TokenKeySet) =>
   new ApproovTokenVerifier({ keys, clockToleranceSeconds: 0, cacheSize: 100 });

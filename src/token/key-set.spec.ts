@@ -1,25 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
+import { keyOf, setOf } from '../../test/support/keys.js';
 import { generateApproovKeyPair } from '../testing/index.js';
-import type { JwsAlgorithm } from './algorithms.js';
 import { type KeySelection, MAX_KEYS_WITHOUT_KID, TokenKeySet } from './key-set.js';
-import { parseVerificationKey, type VerificationKey } from './verification-key.js';
+import type { VerificationKey } from './verification-key.js';
 
 const secret = () => randomBytes(64).toString('base64');
 const es256 = generateApproovKeyPair('ES256');
 const rs256 = generateApproovKeyPair('RS256');
-
-function keyOf(alg: JwsAlgorithm, key: unknown, kid?: string): VerificationKey {
-  const parsed = parseVerificationKey({ alg, key, kid });
-  if (typeof parsed === 'string') throw new Error(`refused: ${parsed}`);
-  return parsed;
-}
-
-function setOf(...keys: VerificationKey[]): TokenKeySet {
-  const set = TokenKeySet.of(keys);
-  if (!(set instanceof TokenKeySet)) throw new Error(`refused: ${set.problem}`);
-  return set;
-}
 
 describe('TokenKeySet.of', () => {
   it('keeps a frozen copy of the keys, in their order', () => {

@@ -6,6 +6,7 @@ import {
   mintApproovToken,
   type MintApproovTokenOptions,
 } from '../testing/index.js';
+import { keyOf, setOf } from '../../test/support/keys.js';
 import {
   ApproovTokenVerifier,
   type ClaimsSink,
@@ -155,19 +156,6 @@ describe('the verified-token cache', () => {
     expect(verifications).toHaveBeenCalledTimes(2);
   });
 });
-
-/** A parsed key that the test needs accepted. */
-function keyOf(alg: JwsAlgorithm, key: unknown, kid?: string): VerificationKey {
-  const parsed = parseVerificationKey({ alg, key, kid });
-  if (typeof parsed === 'string') throw new Error(`refused: ${parsed}`);
-  return parsed;
-}
-
-function setOf(...keys: VerificationKey[]): TokenKeySet {
-  const set = TokenKeySet.of(keys);
-  if (!(set instanceof TokenKeySet)) throw new Error(`refused: ${set.problem}`);
-  return set;
-}
 
 const verifierOf = (keys: TokenKeySet) => {
   const verifier = new ApproovTokenVerifier({ keys, clockToleranceSeconds: 0, cacheSize: 100 });

@@ -199,6 +199,41 @@ export const jwksOf = (...keys: readonly ServedKey[]): { keys: JsonWebKey[] } =>
 /** The reason a key set gives for a refused connection. */
 export const COULD_NOT_CONNECT = 'could not connect';
 
+/** The reason a key set gives for any status but 200. */
+export const NOT_200_OK = 'the response was not 200 OK';
+
+/** A failing fetch: its name, the server's answer (`down`: not listening), the reason given. */
+export type FailedFetch = [name: string, answer: JwksAnswer | 'down', reason: string];
+
+/**
+ * Answers that fail any fetch of a key set, at startup or later, with the reason the key set gives
+ * (the size limit is `maxBytes`' default, 65536).
+ */
+export const FAILED_FETCHES: readonly FailedFetch[] = [
+  ['the server is down', 'down', COULD_NOT_CONNECT],
+  ['the status is 204', { kind: 'status', status: 204 }, NOT_200_OK],
+  ['the status is 304', { kind: 'status', status: 304 }, NOT_200_OK],
+  [
+    'the status is 503 and the body never ends (it is not read)',
+    { kind: 'endless', status: 503 },
+    NOT_200_OK,
+  ],
+  ['the body is not JSON', { kind: 'text', body: '{"keys":[' }, 'not JSON'],
+  ['the body is JSON but no key set', { kind: 'text', body: '[]' }, 'not a JSON Web Key Set'],
+  ['the body has no keys', { kind: 'text', body: '{"jwks":[]}' }, 'not a JSON Web Key Set'],
+  [
+    'the declared length is over maxBytes',
+    { kind: 'oversized', bytes: 70_000, declared: true },
+    'the document is larger than 65536 bytes',
+  ],
+  [
+    'the streamed body is over maxBytes, without a length',
+    { kind: 'oversized', bytes: 70_000, declared: false },
+    'the document is larger than 65536 bytes',
+  ],
+  ['the body never ends', { kind: 'endless' }, 'the document is larger than 65536 bytes'],
+];
+
 /**
  * Fakes `setInterval` and `clearInterval` only, the timer a key set refreshes on: fetches,
  * their timeouts and the servers keep the real clock.

@@ -5,6 +5,9 @@ import {
   generateApproovSecret,
   mintApproovToken,
 } from 'nestjs-approov/testing';
+// Internal, not in the public API: for the unit specs of the core, which build keys and key sets.
+import { TokenKeySet } from '../../src/token/key-set.js';
+import { parseVerificationKey, type VerificationKey } from '../../src/token/verification-key.js';
 
 export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512';
 export type AsymmetricAlgorithm = Exclude<JwsAlgorithm, HmacAlgorithm>;
@@ -120,4 +123,18 @@ function textsOf(key: KeyObject): string[] {
   if (key.asymmetricKeyType !== 'rsa-pss')
     texts.push(JSON.stringify(key.export({ format: 'jwk' })));
   return texts;
+}
+
+/** The key `parseVerificationKey` makes of `key` for `alg`, which the test needs accepted. */
+export function keyOf(alg: JwsAlgorithm, key: unknown, kid?: string): VerificationKey {
+  const parsed = parseVerificationKey({ alg, key, kid });
+  if (typeof parsed === 'string') throw new Error(`refused: ${parsed}`);
+  return parsed;
+}
+
+/** The key set of `keys`, which the test needs accepted. */
+export function setOf(...keys: VerificationKey[]): TokenKeySet {
+  const set = TokenKeySet.of(keys);
+  if (!(set instanceof TokenKeySet)) throw new Error(`refused: ${set.problem}`);
+  return set;
 }
