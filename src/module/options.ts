@@ -125,9 +125,10 @@ export interface ApproovModuleOptions {
    */
   allowQueryToken?: string;
   /**
-   * How many verified tokens to remember, by their exact text, so that the next request with
-   * the same token skips the signature check (never the expiry check). Failures are never
-   * remembered. 0 turns the cache off.
+   * How many verified tokens to remember, by their exact text, so that the next requests with
+   * the same token skip the signature check (never the expiry check). A token is remembered
+   * from its second request: one sent once would cost more in the cache than it saves. Failures
+   * are never remembered. 0 turns the cache off.
    * @default 10000
    */
   cacheSize?: number;

@@ -1,5 +1,11 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { createHmac, createSecretKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createSecretKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import {
   generateApproovKeyPair,
   generateApproovSecret,
@@ -85,7 +91,8 @@ describe('ApproovTokenVerifier', () => {
 });
 
 describe('the verified-token cache', () => {
-  const secret = generateApproovSecret();
+  // A fixed secret: the tokens, and so the fingerprints that admit them, are the same each run.
+  const secret = createHash('sha512').update('the verified-token cache').digest('base64');
   const setup = (cacheSize?: number) => {
     const verifier = new ApproovTokenVerifier(settingsOf(secret, { cacheSize }));
     return { verifier, verifications: jest.spyOn(verifier, 'verifySignature') };
@@ -93,26 +100,43 @@ describe('the verified-token cache', () => {
   const mint = (options: Partial<MintApproovTokenOptions> = {}) =>
     mintApproovToken({ secret, now: NOW * 1000, ttlSeconds: 60, ...options });
 
-  it('serves a token seen before without verifying it again, with the same frozen claims', () => {
+  it('remembers a token the second time it is verified, then serves it with the same frozen claims', () => {
     const { verifier, verifications } = setup();
     const token = mint();
-    const first: ClaimsSink = {};
-    const second: ClaimsSink = {};
+    const [first, second, third, fourth]: ClaimsSink[] = [{}, {}, {}, {}];
     expect(verifier.check(token, first, NOW)).toBeUndefined();
     expect(verifier.check(token, second, NOW + 1)).toBeUndefined();
-    expect(verifications).toHaveBeenCalledTimes(1);
-    expect(second.claims).toBe(first.claims);
-    expect(Object.isFrozen(second.claims)).toBe(true);
+    expect(verifications).toHaveBeenCalledTimes(2);
+    expect(second.claims).not.toBe(first.claims);
+    expect(verifier.check(token, third, NOW + 2)).toBeUndefined();
+    expect(verifier.check(token, fourth, NOW + 3)).toBeUndefined();
+    expect(verifications).toHaveBeenCalledTimes(2);
+    expect(third.claims).toBe(second.claims);
+    expect(fourth.claims).toBe(second.claims);
+    expect(Object.isFrozen(fourth.claims)).toBe(true);
+  });
+
+  it('keeps no token seen once: a stream of new tokens never enters the cache', () => {
+    const { verifier, verifications } = setup(10);
+    const tokens = Array.from({ length: 50 }, (_, index) => mint({ claims: { did: `d${index}` } }));
+    for (const token of tokens) expect(verifier.check(token, {}, NOW)).toBeUndefined();
+    expect(verifications).toHaveBeenCalledTimes(50);
+    // Each is now seen a second time: verified again, then remembered (the last 10 stay).
+    for (const token of tokens) verifier.check(token, {}, NOW);
+    expect(verifications).toHaveBeenCalledTimes(100);
+    for (const token of tokens.slice(40)) verifier.check(token, {}, NOW);
+    expect(verifications).toHaveBeenCalledTimes(100);
   });
 
   it('refuses an expired token on a cache hit, and forgets it', () => {
     const { verifier, verifications } = setup();
     const token = mint();
     expect(verifier.check(token, {}, NOW)).toBeUndefined();
+    expect(verifier.check(token, {}, NOW)).toBeUndefined();
     expect(verifier.check(token, {}, NOW + 60)).toBe('expired');
-    expect(verifications).toHaveBeenCalledTimes(1);
-    expect(verifier.check(token, {}, NOW + 61)).toBe('expired');
     expect(verifications).toHaveBeenCalledTimes(2);
+    expect(verifier.check(token, {}, NOW + 61)).toBe('expired');
+    expect(verifications).toHaveBeenCalledTimes(3);
   });
 
   it('misses on a one-character change anywhere in the token', () => {
@@ -140,12 +164,13 @@ describe('the verified-token cache', () => {
   it('keeps at most cacheSize tokens, forgetting the oldest', () => {
     const { verifier, verifications } = setup(2);
     const tokens = ['a', 'b', 'c'].map((did) => mint({ claims: { did } }));
-    for (const token of tokens) verifier.check(token, {}, NOW);
+    for (const token of [...tokens, ...tokens]) verifier.check(token, {}, NOW);
+    expect(verifications).toHaveBeenCalledTimes(6);
     verifier.check(tokens[2], {}, NOW);
     verifier.check(tokens[1], {}, NOW);
-    expect(verifications).toHaveBeenCalledTimes(3);
+    expect(verifications).toHaveBeenCalledTimes(6);
     verifier.check(tokens[0], {}, NOW);
-    expect(verifications).toHaveBeenCalledTimes(4);
+    expect(verifications).toHaveBeenCalledTimes(7);
   });
 
   it('verifies every time with cacheSize 0', () => {
@@ -175,17 +200,18 @@ describe('useKeys', () => {
     );
     const accountToken = mint('HS256', oldSecret);
     const ecToken = mint('ES256', ec.privateKey, 'ec-1');
-    expect(verifier.check(ecToken, {}, NOW)).toBeUndefined();
-    expect(verifier.check(accountToken, {}, NOW)).toBeUndefined();
-    expect(verifier.check(ecToken, {}, NOW)).toBeUndefined();
-    expect(verifications).toHaveBeenCalledTimes(2);
+    // Twice each: the second verification puts a token in the cache; the third is a hit.
+    for (const token of [ecToken, accountToken, ecToken, accountToken, ecToken]) {
+      expect(verifier.check(token, {}, NOW)).toBeUndefined();
+    }
+    expect(verifications).toHaveBeenCalledTimes(4);
 
     const withoutEc = setOf(keyOf('HS256', oldSecret));
     verifier.useKeys(withoutEc);
     expect(verifier.keySet).toBe(withoutEc);
     expect(verifier.check(ecToken, {}, NOW)).toBe('unsupported_algorithm');
     expect(verifier.check(accountToken, {}, NOW)).toBeUndefined();
-    expect(verifications).toHaveBeenCalledTimes(4);
+    expect(verifications).toHaveBeenCalledTimes(6);
   });
 
   it('walks through a secret rotation: both secrets during the overlap, the old one refused after', () => {
@@ -196,14 +222,16 @@ describe('useKeys', () => {
     expect(verifier.check(newToken, {}, NOW)).toBe('bad_signature');
 
     verifier.useKeys(setOf(keyOf('HS256', oldSecret), keyOf('HS256', newSecret)));
+    // The old token's second verification puts it in the cache.
+    expect(verifier.check(oldToken, {}, NOW)).toBeUndefined();
     expect(verifier.check(oldToken, {}, NOW)).toBeUndefined();
     expect(verifier.check(newToken, {}, NOW)).toBeUndefined();
-    expect(verifications).toHaveBeenCalledTimes(3);
+    expect(verifications).toHaveBeenCalledTimes(4);
 
     verifier.useKeys(setOf(keyOf('HS256', newSecret)));
     expect(verifier.check(oldToken, {}, NOW)).toBe('bad_signature');
     expect(verifier.check(newToken, {}, NOW)).toBeUndefined();
-    expect(verifications).toHaveBeenCalledTimes(5);
+    expect(verifications).toHaveBeenCalledTimes(6);
   });
 
   it('keeps the verified tokens when keys are only added, or the same keys given again', () => {
@@ -211,7 +239,9 @@ describe('useKeys', () => {
       setOf(keyOf('HS256', oldSecret), keyOf('ES256', ec.publicKey, 'ec-1')),
     );
     const tokens = [mint('HS256', oldSecret), mint('ES256', ec.privateKey, 'ec-1')];
-    for (const token of tokens) expect(verifier.check(token, {}, NOW)).toBeUndefined();
+    for (const token of [...tokens, ...tokens]) {
+      expect(verifier.check(token, {}, NOW)).toBeUndefined();
+    }
 
     const ed = generateApproovKeyPair('EdDSA');
     verifier.useKeys(
@@ -232,16 +262,17 @@ describe('useKeys', () => {
       ),
     );
     for (const token of tokens) expect(verifier.check(token, {}, NOW)).toBeUndefined();
-    expect(verifications).toHaveBeenCalledTimes(2);
+    expect(verifications).toHaveBeenCalledTimes(4);
   });
 
   it('forgets the verified tokens when a key keeps its material but changes its kid', () => {
     const { verifier, verifications } = verifierOf(setOf(keyOf('ES256', ec.publicKey, 'ec-1')));
     const token = mint('ES256', ec.privateKey, 'ec-1');
     expect(verifier.check(token, {}, NOW)).toBeUndefined();
+    expect(verifier.check(token, {}, NOW)).toBeUndefined();
     verifier.useKeys(setOf(keyOf('ES256', ec.publicKey, 'ec-2')));
     expect(verifier.check(token, {}, NOW)).toBe('unknown_key');
-    expect(verifications).toHaveBeenCalledTimes(2);
+    expect(verifications).toHaveBeenCalledTimes(3);
   });
 });
 
@@ -299,7 +330,7 @@ describe('every algorithm through check()', () => {
   });
 
   it.each(CASES)(
-    'verifies %s tokens once, then serves them from the cache; refuses forged and expired ones',
+    'verifies %s tokens twice, then serves them from the cache; refuses forged and expired ones',
     (_, alg, verifyingKey, signingKey, attackerKey) => {
       const { verifier, verifications } = verifierOf(setOf(keyOf(alg, verifyingKey, 'k')));
       const mint = (key: KeyObject | string, ttlSeconds = 60) =>
@@ -314,10 +345,12 @@ describe('every algorithm through check()', () => {
       const second: ClaimsSink = {};
       expect(verifier.check(token, first, NOW)).toBeUndefined();
       expect(first.claims).toEqual({ exp: NOW + 60, did: 'device' });
+      // Verified again the second time, which puts it in the cache.
+      expect(verifier.check(token, {}, NOW)).toBeUndefined();
       expect(verifier.check(token, second, NOW + 59)).toBeUndefined();
-      expect(second.claims).toBe(first.claims);
+      expect(second.claims).toEqual(first.claims);
       expect(Object.isFrozen(second.claims)).toBe(true);
-      expect(verifications).toHaveBeenCalledTimes(1);
+      expect(verifications).toHaveBeenCalledTimes(2);
       expect(verifier.check(token, {}, NOW + 60)).toBe('expired');
 
       const forged: ClaimsSink = {};

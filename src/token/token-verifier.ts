@@ -1,5 +1,6 @@
 import { JwtService } from '@nestjs/jwt';
 import { RecentCache } from '../cache/recent-cache.js';
+import { SecondSighting } from '../cache/second-sighting.js';
 import { ALGORITHM_SPECS } from './algorithms.js';
 import type { ApproovClaims } from './claims.js';
 import { checkJws } from './jws.js';
@@ -35,9 +36,10 @@ export interface TokenVerifierSettings {
  * signed with an HMAC key (the account secret) is then verified again by the library's own
  * `JwtService` (never the application's `JwtModule`), which parses the payload; one signed with
  * a public key is verified once, as a second public-key verification would double the cost of
- * every new token. A token that passes and is within its lifetime is remembered, by its exact
- * text, in a bounded cache: the next request with it skips the signature check, never the time
- * check.
+ * every new token. A token that passes and is within its lifetime the second time it is seen is
+ * remembered, by its exact text, in a bounded cache: the next requests with it skip the signature
+ * check, never the time check. (An app sends its token on every call for minutes; a token seen
+ * once, as each of a large fleet's new tokens is, would cost more in the cache than it saves.)
  */
 export class ApproovTokenVerifier {
   private keys: TokenKeySet;
@@ -46,10 +48,13 @@ export class ApproovTokenVerifier {
   private readonly clockToleranceSeconds: number;
   /** Verified tokens and their frozen claims. */
   private readonly verified: RecentCache<string, ApproovClaims>;
+  /** Tokens verified once: the second verification puts a token in the cache. */
+  private readonly verifiedOnce: SecondSighting;
 
   constructor(settings: TokenVerifierSettings) {
     this.clockToleranceSeconds = settings.clockToleranceSeconds;
     this.verified = new RecentCache(settings.cacheSize);
+    this.verifiedOnce = new SecondSighting(settings.cacheSize);
     this.keys = settings.keys;
     this.prepare(settings.keys);
   }
@@ -88,7 +93,7 @@ export class ApproovTokenVerifier {
       if (remembered) this.verified.delete(token);
       return failure;
     }
-    if (!remembered) this.verified.set(token, claims);
+    if (!remembered && this.verifiedOnce.offer(token)) this.verified.set(token, claims);
     return undefined;
   }
 
