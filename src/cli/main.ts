@@ -326,7 +326,8 @@ function claimsFrom(pairs: readonly string[]): Record<string, unknown> {
 
 /** "in 4 min 59 s" or "5 s ago". */
 function relative(seconds: number): string {
-  const total = Math.round(Math.abs(seconds));
+  // Whole seconds, never rounded up: 299.6 s left is "4 min 59 s", not "5 min".
+  const total = Math.floor(Math.abs(seconds));
   const parts = [
     [Math.floor(total / 86400), 'd'],
     [Math.floor((total % 86400) / 3600), 'h'],
