@@ -42,8 +42,6 @@ export interface KeySetProblem {
 /** Distinct verified headers remembered: one per key and header layout is a handful. */
 const VERIFIED_HEADERS = 64;
 
-const NO_KEYS: readonly VerificationKey[] = Object.freeze([]);
-
 /**
  * A set of verification keys, indexed by algorithm and kid. A token's `alg` must be one of the
  * set's algorithms; a token naming a kid gets the key with that kid and alg, and otherwise the
@@ -139,6 +137,4 @@ export class TokenKeySet {
       ),
     );
   }
-
-  static readonly EMPTY = new TokenKeySet(NO_KEYS);
 }
