@@ -417,6 +417,12 @@ describe('keysOf', () => {
     expect(problems[0]).not.toContain('k'.repeat(65));
   });
 
+  it('never writes a kid with control characters into its report', () => {
+    const kid = 'k1\nApproov token accepted';
+    const { problems } = keysAndProblems([{ kty: 'oct', kid, k: 'c2VjcmV0' }]);
+    expect(problems).toEqual(['key 0 is a secret, which is never taken from a URL']);
+  });
+
   it('reads the first 100 keys of a document and says that the rest are left out', () => {
     const many = Array.from({ length: 101 }, (_, i) => ({ ...ES.jwk, kid: `es-${i}` }));
     const { keys, problems } = keysAndProblems(many);

@@ -1,7 +1,11 @@
 import { types } from 'node:util';
 import type { JSONWebKeySet, RemoteJWKSet } from 'jose';
 import { isJwsAlgorithm, type JwsAlgorithm } from '../token/algorithms.js';
-import { parseVerificationKey, type VerificationKey } from '../token/verification-key.js';
+import {
+  describeKid,
+  parseVerificationKey,
+  type VerificationKey,
+} from '../token/verification-key.js';
 
 /** Where a key set is fetched from and how: checked at startup by the module. */
 export interface JwksSettings {
@@ -146,8 +150,8 @@ export class RemoteKeySet {
 export function keysOf(jwks: JSONWebKeySet, problems: string[]): VerificationKey[] {
   const keys: VerificationKey[] = [];
   for (const [index, jwk] of jwks.keys.slice(0, MAX_KEYS).entries()) {
-    const name =
-      typeof jwk.kid === 'string' ? `key ${index} (kid "${jwk.kid.slice(0, 64)}")` : `key ${index}`;
+    const kid = describeKid(jwk.kid);
+    const name = kid === undefined ? `key ${index}` : `key ${index} (${kid})`;
     if (jwk.kty === 'oct') {
       problems.push(`${name} is a secret, which is never taken from a URL`);
       continue;

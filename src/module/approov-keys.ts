@@ -9,7 +9,7 @@ import { RemoteKeySet } from '../jwks/remote-key-set.js';
 import type { JwsAlgorithm } from '../token/algorithms.js';
 import { MAX_KEYS_WITHOUT_KID, TokenKeySet } from '../token/key-set.js';
 import { ApproovTokenVerifier } from '../token/token-verifier.js';
-import type { VerificationKey } from '../token/verification-key.js';
+import { describeKid, type VerificationKey } from '../token/verification-key.js';
 import { ApproovConfigError } from './config-error.js';
 import { type ApproovKeyOptions, resolveKeys } from './key-options.js';
 import { APPROOV_CONFIG, type ApproovConfig } from './options.js';
@@ -133,7 +133,9 @@ export class ApproovKeys implements OnModuleInit, OnApplicationShutdown {
         break;
       }
       const left = keys.splice(set.index, 1)[0];
-      clashes.push(`${left.alg} ${left.kid === undefined ? 'without a kid' : `kid "${left.kid}"`}`);
+      const kid =
+        left.kid === undefined ? 'without a kid' : (describeKid(left.kid) ?? 'with a kid');
+      clashes.push(`${left.alg} ${kid}`);
     }
     const report = clashes.join(', ');
     if (report !== '' && report !== this.lastClashes) {

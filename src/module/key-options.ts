@@ -3,7 +3,11 @@ import type { JwksSettings } from '../jwks/remote-key-set.js';
 import type { JwsAlgorithm } from '../token/algorithms.js';
 import { TokenKeySet } from '../token/key-set.js';
 import { decodeApproovSecret } from '../token/secret.js';
-import { parseVerificationKey, type VerificationKey } from '../token/verification-key.js';
+import {
+  describeKid,
+  parseVerificationKey,
+  type VerificationKey,
+} from '../token/verification-key.js';
 import { ApproovConfigError } from './config-error.js';
 
 /** One key tokens may be signed with: an entry of the `keys` option. */
@@ -35,10 +39,10 @@ const HOW_TO_GIVE_KEYS =
 
 /** The name of `keys[index]` in an error: its position, and its kid when it has a readable one. */
 function keyName(option: string, index: number, entry: unknown): string {
-  const kid = (entry as { kid?: unknown } | null)?.kid;
-  return typeof kid === 'string' && kid !== '' && kid.length <= 64 && /^[\x20-\x7e]*$/.test(kid)
-    ? `${option}[${index}] (kid "${kid}")`
-    : `${option}[${index}]`;
+  const given = (entry as { kid?: unknown } | null)?.kid;
+  // A kid cut short could name another key: a long one is left out.
+  const kid = typeof given === 'string' && given.length <= 64 ? describeKid(given) : undefined;
+  return kid === undefined ? `${option}[${index}]` : `${option}[${index}] (${kid})`;
 }
 
 /**

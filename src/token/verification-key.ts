@@ -271,6 +271,17 @@ function verifierOf(key: KeyObject, spec: AlgorithmSpec): VerificationKey['verif
   };
 }
 
+/**
+ * A kid as a message names it, `kid "2026-a"` (its first 64 characters), when it is printable
+ * text; otherwise `undefined`: a kid from a configuration or a key set document never brings
+ * control characters into a log line.
+ */
+export function describeKid(kid: unknown): string | undefined {
+  return typeof kid === 'string' && kid !== '' && /^[\x20-\x7e]*$/.test(kid)
+    ? `kid "${kid.slice(0, 64)}"`
+    : undefined;
+}
+
 /** The key types Node names, with their article, for problems: `an EC`, `an RSA-PSS`. */
 const KEY_TYPE_NAMES: Readonly<Record<string, string>> = {
   rsa: 'an RSA',
