@@ -42,6 +42,28 @@ export default {
       to: { path: '(^|/)node_modules/@nestjs/(common|core)/' },
     },
     {
+      name: 'replay-runs-without-nest',
+      comment:
+        'The replay stores and check (replay/) take plain values and a clock: they import the core and ApproovConfigError only, never Nest or the Nest layers.',
+      severity: 'error',
+      from: { path: '^src/replay/', pathNot: SPEC },
+      to: {
+        path: [
+          '(^|/)node_modules/@nestjs/(common|core)/',
+          '^src/(guard|cli|testing|integrations)/',
+          '^src/module/(?!config-error\\.ts$)',
+        ],
+      },
+    },
+    {
+      name: 'optional-peers-stay-behind-their-entry-points',
+      comment:
+        'ioredis and @nestjs/terminus are optional: only nestjs-approov/redis and nestjs-approov/terminus (and tests) may reach them, so the main entry loads without them.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: [SPEC, '^src/(redis|terminus|integrations)/'] },
+      to: { path: '(^|/)node_modules/(ioredis|@nestjs/terminus)/' },
+    },
+    {
       name: 'testing-is-for-tests',
       comment:
         'nestjs-approov/testing mints tokens: only tests, the CLI, the sample app, the benchmarks and tools may import it.',

@@ -32,6 +32,12 @@ export {
   type ApproovLogLevel,
   type ApproovModuleOptions,
 } from './module/options.js';
+export {
+  ApproovMemoryReplayStore,
+  type ApproovMemoryReplayStoreOptions,
+  ApproovReplayStoreFullError,
+} from './replay/memory-replay-store.js';
+export type { ApproovReplayStore } from './replay/replay-store.js';
 export type { ApproovSignatureLabel } from './signing/message-verifier.js';
 export type { JwsAlgorithm } from './token/algorithms.js';
 export { ApproovTokenVerifier } from './token/token-verifier.js';

@@ -10,7 +10,9 @@ import { checkBinding } from '../binding/token-binding.js';
 import { readSingleHeader, REPEATED_HEADER } from '../headers/raw-headers.js';
 import { ApproovKeys } from '../module/approov-keys.js';
 import { APPROOV_CONFIG, type ApproovConfig } from '../module/options.js';
+import { ReplayCheck, type ReplayVerdict } from '../replay/replay-check.js';
 import {
+  type AcceptedSignature,
   type MessageSigningPolicy,
   MessageSignatureVerifier,
 } from '../signing/message-verifier.js';
@@ -23,6 +25,8 @@ import { ApproovExchange, transportOf } from './request.js';
 
 /** `undefined` lets the request through; otherwise the exception to throw. */
 type Verdict = Error | undefined | Promise<Error | undefined>;
+/** Why a request fails, `undefined` when it passes; a promise when a replay store must answer. */
+type Finding = ApproovFailureReason | undefined | Promise<ApproovFailureReason | undefined>;
 
 function admit(refusal: Error | undefined): boolean {
   if (refusal === undefined) return true;
@@ -50,11 +54,9 @@ export class ApproovGuard implements CanActivate {
    * The signature verdicts of each long-lived connection's handshake, one per route policy: the
    * handshake is signed once, not each message or subscription.
    */
-  private readonly handshakes = new WeakMap<
-    object,
-    Map<MessageSigningPolicy, ApproovFailureReason | 'valid'>
-  >();
+  private readonly handshakes = new WeakMap<object, Map<MessageSigningPolicy, Finding>>();
   private rawBodyMissingLogged = false;
+  private readonly replay: ReplayCheck;
 
   constructor(
     private readonly reflector: Reflector,
@@ -63,12 +65,15 @@ export class ApproovGuard implements CanActivate {
     private readonly keys: ApproovKeys,
     private readonly refusals: ApproovRefusals,
     private readonly signatures: MessageSignatureVerifier,
-  ) {}
+  ) {
+    this.replay = new ReplayCheck(config.replayStore, (line) => this.logger.error(line));
+  }
 
   /**
-   * Synchronous, except for a token naming a kid or an algorithm that no key has while a key set
-   * URL is configured: that request waits for one rate-limited refresh of the key set, then is
-   * checked again.
+   * Synchronous, except on a route that checks replays against a store that answers
+   * asynchronously (Redis), and for a token naming a kid or an algorithm that no key has while a
+   * key set URL is configured: that request waits for one rate-limited refresh of the key set,
+   * then is checked again.
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     let verdict: Verdict;
@@ -96,20 +101,36 @@ export class ApproovGuard implements CanActivate {
     const policy = this.policyOf(context);
     if (policy.skip) return undefined;
     const exchange = ApproovExchange.of(context);
+    let finding: Finding;
     try {
-      exchange.reason = this.failureOf(exchange, policy);
+      finding = this.failureOf(exchange, policy);
     } catch {
-      exchange.reason = 'internal_error';
+      finding = 'internal_error';
     }
+    if (finding instanceof Promise) {
+      return finding.then(
+        (reason) => this.conclude(context, exchange, policy, reason, mayRefreshKeys),
+        () => this.conclude(context, exchange, policy, 'internal_error', mayRefreshKeys),
+      );
+    }
+    return this.conclude(context, exchange, policy, finding, mayRefreshKeys);
+  }
+
+  /** Exposes the claims, reports, logs, and turns the finding into the verdict. */
+  private conclude(
+    context: ExecutionContext,
+    exchange: ApproovExchange,
+    policy: RoutePolicy,
+    reason: ApproovFailureReason | undefined,
+    mayRefreshKeys: boolean,
+  ): Verdict {
+    exchange.reason = reason;
     // A key set may have gained the kid, or the algorithm, since it was last fetched.
-    if (
-      (exchange.reason === 'unknown_key' || exchange.reason === 'unsupported_algorithm') &&
-      mayRefreshKeys
-    ) {
+    if ((reason === 'unknown_key' || reason === 'unsupported_algorithm') && mayRefreshKeys) {
       const refresh = this.keys.refreshForUnknownKey();
       if (refresh !== undefined) return refresh.then(() => this.judge(context, false));
     }
-    const { reason, carrier } = exchange;
+    const { carrier } = exchange;
     const monitored = reason !== undefined && policy.mode === 'monitor';
     if (carrier !== undefined) {
       // Assigned on every check: a WebSocket client carries them from one message to the next.
@@ -125,10 +146,7 @@ export class ApproovGuard implements CanActivate {
   }
 
   /** Checks the request and returns why it fails, if it does. */
-  private failureOf(
-    exchange: ApproovExchange,
-    policy: RoutePolicy,
-  ): ApproovFailureReason | undefined {
+  private failureOf(exchange: ApproovExchange, policy: RoutePolicy): Finding {
     const { rawHeaders } = exchange;
     if (rawHeaders === undefined) return 'unsupported_context';
     const value = this.readToken(exchange, rawHeaders);
@@ -152,35 +170,55 @@ export class ApproovGuard implements CanActivate {
   }
 
   /**
-   * Checks the message signatures of a request whose token and binding passed. A connection's
-   * handshake (WebSocket, GraphQL subscription) is what the client signed: its verdict for a
-   * route's policy holds for every later message.
+   * Checks the message signatures of a request whose token and binding passed, then, on a route
+   * that accepts each signature once, claims them in the replay store. A connection's handshake
+   * (WebSocket, GraphQL subscription) is what the client signed: its finding for a route's policy
+   * holds for every later message, and its signatures are claimed once.
    */
   private checkSignatures(
     exchange: ApproovExchange,
     policy: MessageSigningPolicy,
     tokenValue: string,
-  ): ApproovFailureReason | undefined {
+  ): Finding {
     const { handshake } = exchange;
-    let verdicts = handshake && this.handshakes.get(handshake);
-    const known = verdicts?.get(policy);
-    if (known !== undefined) return known === 'valid' ? undefined : known;
-    const failure = this.verifySignatures(exchange, policy, tokenValue);
+    let findings = handshake && this.handshakes.get(handshake);
+    if (findings?.has(policy)) return findings.get(policy);
+    const accepted: AcceptedSignature[] | undefined = policy.replay ? [] : undefined;
+    const nowSeconds = Date.now() / 1000;
+    const failure = this.verifySignatures(exchange, policy, tokenValue, nowSeconds, accepted);
+    const finding =
+      failure === undefined && accepted !== undefined
+        ? this.checkReplay(exchange, accepted, nowSeconds)
+        : failure;
     if (handshake !== undefined) {
-      if (verdicts === undefined)
-        this.handshakes.set(
-          handshake,
-          (verdicts = new Map<MessageSigningPolicy, ApproovFailureReason | 'valid'>()),
-        );
-      verdicts.set(policy, failure ?? 'valid');
+      if (findings === undefined)
+        this.handshakes.set(handshake, (findings = new Map<MessageSigningPolicy, Finding>()));
+      findings.set(policy, finding);
     }
-    return failure;
+    return finding;
+  }
+
+  /** Claims the accepted signatures; a store's failure may let the request through unchecked. */
+  private checkReplay(
+    exchange: ApproovExchange,
+    accepted: readonly AcceptedSignature[],
+    nowSeconds: number,
+  ): Finding {
+    const reasonOf = (verdict: ReplayVerdict): ApproovFailureReason | undefined => {
+      if (verdict !== 'unchecked') return verdict;
+      exchange.replayUnchecked = true;
+      return undefined;
+    };
+    const verdict = this.replay.check(accepted, nowSeconds);
+    return verdict instanceof Promise ? verdict.then(reasonOf) : reasonOf(verdict);
   }
 
   private verifySignatures(
     exchange: ApproovExchange,
     policy: MessageSigningPolicy,
     tokenValue: string,
+    nowSeconds: number,
+    accepted: AcceptedSignature[] | undefined,
   ): ApproovFailureReason | undefined {
     const request = exchange.signedRequest(this.config.messageSigning.targetUri);
     if (request === undefined) return 'unsupported_context';
@@ -192,7 +230,7 @@ export class ApproovGuard implements CanActivate {
     ) {
       return 'signature_component_missing';
     }
-    const failure = this.signatures.verify(request, exchange.claims!, policy, Date.now() / 1000);
+    const failure = this.signatures.verify(request, exchange.claims!, policy, nowSeconds, accepted);
     if (failure === 'body_unavailable' && !this.rawBodyMissingLogged) {
       this.rawBodyMissingLogged = true;
       this.logger.error(
@@ -245,6 +283,7 @@ export class ApproovGuard implements CanActivate {
       method: exchange.method,
       route: exchange.route,
       ...detailsOf(exchange),
+      ...(exchange.replayUnchecked && { replayUnchecked: true }),
     };
     try {
       this.config.onResult!(event);

@@ -34,4 +34,9 @@ export interface ApproovResultEvent {
   readonly approovStatus?: string;
   /** The client's `Approov-TraceID` header, as sent (the client controls it). */
   readonly traceId?: string;
+  /**
+   * `true` on a request accepted without its replay check: the replay store failed and its
+   * `onStoreError` is `'allow'`.
+   */
+  readonly replayUnchecked?: true;
 }

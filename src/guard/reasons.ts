@@ -1,4 +1,5 @@
 import { BINDING_FAILURES, type BindingFailure } from '../binding/token-binding.js';
+import { REPLAY_FAILURES, type ReplayFailure } from '../replay/replay-failure.js';
 import { SIGNING_FAILURES, type SigningFailure } from '../signing/signing-failure.js';
 import type { TokenFailure } from '../token/token-failure.js';
 
@@ -51,11 +52,16 @@ import type { TokenFailure } from '../token/token-failure.js';
  *   the body.
  * - `body_unavailable`: the body must be checked but the app keeps no raw body: create the app
  *   with `rawBody: true`.
+ * - `replayed_signature`: on a route that accepts each signature once, a signature of the request
+ *   was accepted before (by this instance, or by any instance sharing the replay store).
+ * - `replay_store_unavailable`: the replay store did not answer in time, answered an error, or
+ *   (in memory) is full, and its `onStoreError` is `'refuse'`.
  * - `unsupported_context`: the guard ran where there is no token to read: a microservice
  *   message, or a WebSocket whose handshake request is not known.
  * - `internal_error`: an unexpected error; the request is refused all the same.
  */
-export type ApproovFailureReason = RequestFailure | TokenFailure | BindingFailure | SigningFailure;
+export type ApproovFailureReason =
+  RequestFailure | TokenFailure | BindingFailure | SigningFailure | ReplayFailure;
 
 /** Failures found before the token is checked, or outside every check. */
 type RequestFailure =
@@ -67,11 +73,11 @@ type RequestFailure =
   | 'internal_error';
 
 /**
- * Failures of a sound token's binding or message signatures: monitor mode still exposes the
- * token's claims.
+ * Failures of a sound token's binding, message signatures or replay check: monitor mode still
+ * exposes the token's claims.
  */
 export const SOUND_TOKEN_FAILURES: ReadonlySet<ApproovFailureReason> =
-  new Set<ApproovFailureReason>([...BINDING_FAILURES, ...SIGNING_FAILURES]);
+  new Set<ApproovFailureReason>([...BINDING_FAILURES, ...SIGNING_FAILURES, ...REPLAY_FAILURES]);
 
 /** Failures that mean the app sent no token. */
 export const MISSING_TOKEN_FAILURES: ReadonlySet<ApproovFailureReason> =

@@ -124,6 +124,8 @@ export class ApproovExchange {
   reason?: ApproovFailureReason;
   /** The token's payload, once its signature is valid. */
   claims?: ApproovClaims;
+  /** Set when the request passes although its replay check could not run (the store failed). */
+  replayUnchecked?: true;
   /** Header names and values, alternating as in Node's `rawHeaders`; absent when unknown. */
   readonly rawHeaders?: readonly string[];
   /** The handshake URL of a WebSocket, for a token in its query string. */

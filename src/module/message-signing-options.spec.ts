@@ -36,6 +36,7 @@ describe('resolveMessageSigning', () => {
       maxAgeSeconds: 60,
       clockToleranceSeconds: 15,
       allowMissingIpk: false,
+      replay: false,
     });
   });
 

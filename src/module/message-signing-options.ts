@@ -7,6 +7,7 @@ import {
   type MessageSigningPolicy,
 } from '../signing/message-verifier.js';
 import { isDerivedComponent } from '../signing/signed-request.js';
+import { type ApproovReplayStore, isReplayStore } from '../replay/replay-store.js';
 import { decodeBase64 } from '../token/base64.js';
 import { ApproovConfigError } from './config-error.js';
 
@@ -53,10 +54,30 @@ export interface ApproovMessageSigningRouteOptions {
    * @default false
    */
   allowMissingIpk?: boolean;
+  /**
+   * Accept each signature once: the signatures of an accepted request are remembered in the
+   * replay store until they could no longer pass the time checks, and a request that brings one
+   * again is refused (`replayed_signature`). For routes where a second copy of a request does
+   * harm: payments, orders, account changes. A client that retries a request with the same
+   * signature after its first attempt reached the server is refused too. The store is the
+   * module's `replayStore` (an in-memory store when none is given). See docs/replay.md.
+   * @default false
+   */
+  replay?: boolean;
 }
 
 /** The module's `messageSigning` option: the route settings' defaults, and the keys. */
-export interface ApproovMessageSigningOptions extends ApproovMessageSigningRouteOptions {
+export interface ApproovMessageSigningOptions extends Omit<
+  ApproovMessageSigningRouteOptions,
+  'replay'
+> {
+  /**
+   * Accept each signature once on every route that requires signatures (routes override it with
+   * `@ApproovMessageSigning({ replay })`): `true` with the module's `replayStore` (an in-memory
+   * store when none is given), or a store, which is then the module's. See docs/replay.md.
+   * @default false
+   */
+  replay?: boolean | ApproovReplayStore;
   /**
    * The account message-signing key, base64url as `approov secret -messageSigningKey
    * get-base64url` prints it (base64 also accepted). Required when any route requires the
@@ -80,6 +101,8 @@ export interface ResolvedMessageSigning {
   readonly policy?: MessageSigningPolicy;
   readonly accountKey?: AccountSigningKey;
   readonly targetUri?: (request: unknown) => string;
+  /** The store that `messageSigning.replay` gave, if it gave one. */
+  readonly replayStore?: ApproovReplayStore;
 }
 
 /** The policy a route gets when it turns message signing on without the module doing so. */
@@ -90,6 +113,7 @@ export const DEFAULT_SIGNING_POLICY: MessageSigningPolicy = Object.freeze({
   maxAgeSeconds: 60,
   clockToleranceSeconds: 15,
   allowMissingIpk: false,
+  replay: false,
 });
 
 const ROUTE_OPTION_NAMES: readonly (keyof ApproovMessageSigningRouteOptions)[] = [
@@ -99,6 +123,7 @@ const ROUTE_OPTION_NAMES: readonly (keyof ApproovMessageSigningRouteOptions)[] =
   'maxAgeSeconds',
   'clockToleranceSeconds',
   'allowMissingIpk',
+  'replay',
 ];
 const KEY_OPTION_NAMES: readonly (keyof ApproovMessageSigningOptions)[] = [
   'accountKey',
@@ -143,12 +168,14 @@ export function checkRouteSigningOptions(
   if (settings.components !== undefined) {
     checked.components = checkComponents(settings.components, `${where}.components`);
   }
-  for (const name of ['requireContentDigest', 'allowMissingIpk'] as const) {
+  for (const name of ['requireContentDigest', 'allowMissingIpk', 'replay'] as const) {
     if (settings[name] !== undefined && typeof settings[name] !== 'boolean') {
       throw new ApproovConfigError(
         `${where}.${name}`,
         'must be true or false',
-        'Leave it out for the default.',
+        name === 'replay' && where === 'messageSigning'
+          ? 'Or a replay store: an object with a claim() method, such as ApproovRedisReplayStore.'
+          : 'Leave it out for the default.',
       );
     }
   }
@@ -166,10 +193,14 @@ export function checkRouteSigningOptions(
 export function resolveMessageSigning(options: unknown): ResolvedMessageSigning {
   if (options === undefined) return {};
   const where = 'messageSigning';
-  const route = checkRouteSigningOptions(options, where, [
-    ...ROUTE_OPTION_NAMES,
-    ...KEY_OPTION_NAMES,
-  ]);
+  // A store turns replay checks on and is the module's store; the rest are route settings.
+  const replay = typeof options === 'object' && options !== null && 'replay' in options;
+  const replayStore = replay && isReplayStore(options.replay) ? options.replay : undefined;
+  const route = checkRouteSigningOptions(
+    replayStore === undefined ? options : { ...options, replay: true },
+    where,
+    [...ROUTE_OPTION_NAMES, ...KEY_OPTION_NAMES],
+  );
   const { accountKey, accountKeyId, targetUri } = options as ApproovMessageSigningOptions;
   if (accountKeyId !== undefined && (typeof accountKeyId !== 'string' || accountKeyId === '')) {
     throw new ApproovConfigError(
@@ -195,6 +226,7 @@ export function resolveMessageSigning(options: unknown): ResolvedMessageSigning 
         ? undefined
         : { key: decodeAccountKey(accountKey, `${where}.accountKey`), keyId: accountKeyId },
     targetUri: targetUri as ((request: unknown) => string) | undefined,
+    replayStore,
   };
 }
 

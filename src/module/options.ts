@@ -2,6 +2,8 @@ import type { ApproovMode } from '../guard/decorators.js';
 import type { ApproovResultEvent, ApproovTransport } from '../guard/events.js';
 import type { ApproovFailureReason } from '../guard/reasons.js';
 import { isHeaderName } from '../headers/raw-headers.js';
+import { ApproovMemoryReplayStore } from '../replay/memory-replay-store.js';
+import { type ApproovReplayStore, isReplayStore } from '../replay/replay-store.js';
 import type { VerificationKey } from '../token/verification-key.js';
 import { ApproovConfigError } from './config-error.js';
 import { normalizeHeaderNames } from './header-names.js';
@@ -140,6 +142,14 @@ export interface ApproovModuleOptions {
    * @default none: no signature is checked
    */
   messageSigning?: ApproovMessageSigningOptions;
+  /**
+   * Where the signatures of routes that accept each signature once are remembered
+   * (`@ApproovMessageSigning({ replay: true })`, `messageSigning.replay`): an
+   * `ApproovRedisReplayStore` from `nestjs-approov/redis` for apps that run several instances,
+   * or any `ApproovReplayStore`. Giving it turns nothing on. See docs/replay.md.
+   * @default an `ApproovMemoryReplayStore`, which protects one instance only
+   */
+  replayStore?: ApproovReplayStore;
 }
 
 /** The options as the guard uses them: checked, decoded and normalised once, at startup. */
@@ -169,6 +179,8 @@ export interface ApproovConfig {
   /** Also bounds the cache of parsed installation keys. */
   readonly cacheSize: number;
   readonly messageSigning: ResolvedMessageSigning;
+  /** The store of replay checks: the one given, or an in-memory store. */
+  readonly replayStore: ApproovReplayStore;
 }
 
 /** Injection token of the resolved `ApproovConfig`. */
@@ -194,6 +206,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ApproovModuleOptions>([
   'allowQueryToken',
   'cacheSize',
   'messageSigning',
+  'replayStore',
 ]);
 
 const MODES: readonly ApproovMode[] = ['enforce', 'monitor'];
@@ -246,6 +259,7 @@ export function resolveApproovConfig(options: ApproovModuleOptions): ApproovConf
     allowQueryToken,
     cacheSize = 10_000,
     messageSigning,
+    replayStore,
   } = options;
   if (!isHeaderName(tokenHeader)) {
     throw new ApproovConfigError(
@@ -345,6 +359,20 @@ export function resolveApproovConfig(options: ApproovModuleOptions): ApproovConf
   }
   const signing = resolveMessageSigning(messageSigning);
   checkAccountKeyFor(signing.policy, signing, 'messageSigning.labels');
+  if (replayStore !== undefined && !isReplayStore(replayStore)) {
+    throw new ApproovConfigError(
+      'replayStore',
+      'must be a replay store: an object with a claim() method',
+      'Give an ApproovRedisReplayStore from nestjs-approov/redis, or leave it out for the in-memory store.',
+    );
+  }
+  if (replayStore !== undefined && signing.replayStore !== undefined) {
+    throw new ApproovConfigError(
+      'replayStore',
+      'is given twice: here and as messageSigning.replay',
+      'Give the store once: as replayStore, with messageSigning.replay: true.',
+    );
+  }
   return {
     ...resolveKeySources(options),
     tokenHeader: lowerTokenHeader,
@@ -361,5 +389,6 @@ export function resolveApproovConfig(options: ApproovModuleOptions): ApproovConf
     allowQueryToken,
     cacheSize,
     messageSigning: signing,
+    replayStore: replayStore ?? signing.replayStore ?? new ApproovMemoryReplayStore(),
   };
 }

@@ -34,6 +34,7 @@ const POLICY: MessageSigningPolicy = {
   maxAgeSeconds: 60,
   clockToleranceSeconds: 0,
   allowMissingIpk: false,
+  replay: false,
 };
 
 const accountKey = {

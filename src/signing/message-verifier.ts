@@ -34,6 +34,16 @@ export interface MessageSigningPolicy {
   readonly clockToleranceSeconds: number;
   /** Let a token without `ipk` (from the fail-over service) skip the install signature. */
   readonly allowMissingIpk: boolean;
+  /** Accept each signature once: the guard claims the accepted ones in a replay store. */
+  readonly replay: boolean;
+}
+
+/** A signature that passed every check, as a replay check remembers it. */
+export interface AcceptedSignature {
+  readonly label: ApproovSignatureLabel;
+  readonly signature: Buffer;
+  /** The last moment, in seconds since the epoch, at which it passes the time checks. */
+  readonly validUntilSeconds: number;
 }
 
 /** The account message-signing key, for `account` signatures. */
@@ -72,12 +82,16 @@ export class MessageSignatureVerifier {
     this.installKeys = new InstallKeys(installKeyCacheSize);
   }
 
-  /** Why the request's signatures fail `policy` at `nowSeconds`, or `undefined` when they pass. */
+  /**
+   * Why the request's signatures fail `policy` at `nowSeconds`, or `undefined` when they pass.
+   * When they pass, `accepted`, if given, receives each checked label's signature.
+   */
   verify(
     request: SignedRequest,
     claims: ApproovClaims,
     policy: MessageSigningPolicy,
     nowSeconds: number,
+    accepted?: AcceptedSignature[],
   ): SigningFailure | undefined {
     const hasIpk = Object.hasOwn(claims, 'ipk');
     // A fail-over token carries no ipk: the install signature cannot be checked, by choice.
@@ -93,12 +107,14 @@ export class MessageSignatureVerifier {
     for (const label of labels) {
       const signature = labelledSignature(fields, label);
       if (isFailed(signature)) return signature.failure;
+      const validUntilSeconds = checkParameters(signature.params, label, policy, nowSeconds);
+      if (typeof validUntilSeconds === 'string') return validUntilSeconds;
       const failure =
-        checkParameters(signature.params, label, policy, nowSeconds) ??
         checkCoverage(signature, policy, hasBody) ??
         this.checkSignature(request, claims, label, signature);
       if (failure !== undefined) return failure;
       coversDigest ||= covers(signature, 'content-digest');
+      accepted?.push({ label, signature: signature.signature, validUntilSeconds });
     }
     if (!coversDigest) return undefined;
     if (request.body === undefined) return 'body_unavailable';
@@ -150,14 +166,15 @@ export class MessageSignatureVerifier {
 /**
  * Checks a signature's parameters: only known ones, `alg` naming the label's algorithm, an integer
  * `created` neither in the future nor older than `maxAgeSeconds`, and an `expires`, when present,
- * not before `created` and not past (each give or take the tolerance).
+ * not before `created` and not past (each give or take the tolerance). Returns the failure, or
+ * the last moment the signature passes these checks.
  */
 function checkParameters(
   params: Parameters,
   label: ApproovSignatureLabel,
   policy: MessageSigningPolicy,
   nowSeconds: number,
-): SigningFailure | undefined {
+): SigningFailure | number {
   for (const [name, value] of params) {
     if (!SIGNATURE_PARAMETERS.has(name)) return 'signature_params_invalid';
     if ((name === 'keyid' || name === 'nonce' || name === 'tag') && typeof value !== 'string') {
@@ -177,12 +194,12 @@ function checkParameters(
     return 'signature_params_invalid';
   }
   const tolerance = policy.clockToleranceSeconds;
+  const oldest = createdSeconds + policy.maxAgeSeconds + tolerance;
+  // `expires` itself is past: the signature passes until just before it.
+  const expired = expires === undefined ? Infinity : (expires as number) + tolerance;
   if (createdSeconds > nowSeconds + tolerance) return 'signature_not_yet_valid';
-  if (nowSeconds - createdSeconds > policy.maxAgeSeconds + tolerance) return 'signature_expired';
-  if (expires !== undefined && nowSeconds >= (expires as number) + tolerance) {
-    return 'signature_expired';
-  }
-  return undefined;
+  if (nowSeconds > oldest || nowSeconds >= expired) return 'signature_expired';
+  return Math.min(oldest, expired);
 }
 
 /**

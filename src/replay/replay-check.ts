@@ -1,0 +1,97 @@
+import type { AcceptedSignature } from '../signing/message-verifier.js';
+import type { ReplayFailure } from './replay-failure.js';
+import type { ApproovReplayStore } from './replay-store.js';
+
+/**
+ * What the replay check says of a request: `undefined` when each of its signatures was used for
+ * the first time, the failure otherwise, or `'unchecked'` when the store failed and lets such
+ * requests through.
+ */
+export type ReplayVerdict = ReplayFailure | 'unchecked' | undefined;
+
+/** How often, at most, a failing store is logged. */
+export const STORE_ERROR_LOG_INTERVAL_MS = 10_000;
+/** Kept past a signature's last valid moment, for instances whose clocks differ a little. */
+const CLOCK_MARGIN_MS = 1000;
+/** The bytes of an ECDSA P-256 signature's `r`, the first half of raw `r||s`. */
+const ECDSA_R_BYTES = 32;
+
+/**
+ * The key a signature is remembered by: its label and its bytes, or for an `install` signature
+ * the bytes of `r`. An ECDSA signature `(r, s)` has a twin `(r, n - s)` that verifies as well,
+ * which anyone can compute from it; both share `r`, and two honest signatures never do (the
+ * signing key would leak). Nothing else of the request, the token or the device goes into it.
+ */
+export function replayKeyOf({ label, signature }: AcceptedSignature): string {
+  const bytes = label === 'install' ? signature.subarray(0, ECDSA_R_BYTES) : signature;
+  return `${label}:${bytes.toString('base64url')}`;
+}
+
+/** How long to remember a signature: until it could no longer pass the time checks. */
+export function replayTtlMs({ validUntilSeconds }: AcceptedSignature, nowSeconds: number): number {
+  return Math.max(1, Math.ceil((validUntilSeconds - nowSeconds) * 1000)) + CLOCK_MARGIN_MS;
+}
+
+/**
+ * Claims a request's accepted signatures in a replay store, and logs the store's failures at most
+ * once per `STORE_ERROR_LOG_INTERVAL_MS`, with the count of those it did not log.
+ */
+export class ReplayCheck {
+  private lastLoggedAt = -Infinity;
+  private unlogged = 0;
+
+  constructor(
+    readonly store: ApproovReplayStore,
+    private readonly log: (line: string) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Claims every signature in `accepted` (each label's): a replay if any was claimed before.
+   * Synchronous when the store answers synchronously.
+   */
+  check(
+    accepted: readonly AcceptedSignature[],
+    nowSeconds: number,
+  ): ReplayVerdict | Promise<ReplayVerdict> {
+    let claims: (boolean | Promise<boolean>)[];
+    try {
+      claims = accepted.map((signature) =>
+        this.store.claim(replayKeyOf(signature), replayTtlMs(signature, nowSeconds)),
+      );
+    } catch (error) {
+      return this.failed(error);
+    }
+    if (!claims.some((claim) => claim instanceof Promise)) {
+      return claims.every(Boolean) ? undefined : 'replayed_signature';
+    }
+    return Promise.all(claims.map((claim) => Promise.resolve(claim))).then(
+      (firsts) => (firsts.every(Boolean) ? undefined : 'replayed_signature'),
+      (error: unknown) => this.failed(error),
+    );
+  }
+
+  private failed(error: unknown): ReplayVerdict {
+    const allow = this.store.onStoreError === 'allow';
+    const now = this.now();
+    if (now - this.lastLoggedAt < STORE_ERROR_LOG_INTERVAL_MS) {
+      this.unlogged += 1;
+    } else {
+      const unlogged =
+        this.unlogged > 0 ? `; ${this.unlogged} more failures since the last report` : '';
+      this.log(
+        `Approov replay store failed (${describe(error)}): requests that need it are ` +
+          `${allow ? 'let through unchecked' : 'refused'} until it answers${unlogged}`,
+      );
+      this.lastLoggedAt = now;
+      this.unlogged = 0;
+    }
+    return allow ? 'unchecked' : 'replay_store_unavailable';
+  }
+}
+
+/** The error's name and message, cut short: a store's message is its client's to write. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return typeof error;
+  return JSON.stringify(`${error.name}: ${error.message}`.slice(0, 160));
+}
