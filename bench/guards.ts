@@ -81,6 +81,9 @@ export type KeysetAlgorithm = keyof typeof KEYSET_KIDS;
  */
 export const KEYSET_PUBLIC_KEYS_VARIABLE = 'BENCH_KEYSET_PUBLIC_KEYS';
 
+/** The variable that gives the app a Redis URL: its replay store is then Redis, not memory. */
+export const BENCH_REDIS_URL_VARIABLE = 'BENCH_REDIS_URL';
+
 /**
  * ApproovModule's `cacheSize` in the benchmarked app: the default, stated here so that the pools
  * of distinct tokens (http.ts) can be made larger than it.

@@ -1,9 +1,15 @@
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { generateApproovKeyPair } from 'nestjs-approov/testing';
-import { KEYSET_KIDS, KEYSET_PUBLIC_KEYS_VARIABLE, type KeysetAlgorithm } from './guards.js';
+import {
+  BENCH_REDIS_URL_VARIABLE,
+  KEYSET_KIDS,
+  KEYSET_PUBLIC_KEYS_VARIABLE,
+  type KeysetAlgorithm,
+} from './guards.js';
 
 const SERVER = fileURLToPath(new URL('./server.js', import.meta.url));
 
@@ -79,7 +85,14 @@ export function keysetKeyPairs(): Record<KeysetAlgorithm, KeyPair> {
   return keysetPairs;
 }
 
-export async function startServer(adapter: 'fastify' | 'express'): Promise<BenchServer> {
+/**
+ * Starts the app on `adapter`; with `redisUrl`, its replay store is the Redis there instead of
+ * its memory.
+ */
+export async function startServer(
+  adapter: 'fastify' | 'express',
+  redisUrl?: string,
+): Promise<BenchServer> {
   const publicKeys = Object.fromEntries(
     Object.entries(keysetKeyPairs()).map(([alg, { publicKey }]) => [
       alg,
@@ -90,7 +103,11 @@ export async function startServer(adapter: 'fastify' | 'express'): Promise<Bench
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execPath: canPin ? 'taskset' : process.execPath,
     execArgv: canPin ? ['-c', '0', process.execPath] : [],
-    env: { ...process.env, [KEYSET_PUBLIC_KEYS_VARIABLE]: JSON.stringify(publicKeys) },
+    env: {
+      ...process.env,
+      [KEYSET_PUBLIC_KEYS_VARIABLE]: JSON.stringify(publicKeys),
+      ...(redisUrl !== undefined && { [BENCH_REDIS_URL_VARIABLE]: redisUrl }),
+    },
   });
   const { port } = await new Promise<{ port: number }>((resolve, reject) => {
     child.once('message', (message) => resolve(message as { port: number }));
@@ -110,6 +127,64 @@ export async function startServer(adapter: 'fastify' | 'express'): Promise<Bench
         child.kill();
       }),
   };
+}
+
+/** A Redis for the replay store's routes, and how to stop it if this run started it. */
+export interface BenchRedis {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The Redis of this run: REDIS_URL's, or a `redis-server` started on a free loopback port without
+ * persistence (pinned beside the load generator, away from the app, at a higher priority than the
+ * load generator); `undefined` when there is neither, and the Redis variant is left out.
+ */
+export async function startRedis(): Promise<BenchRedis | undefined> {
+  const given = process.env.REDIS_URL;
+  if (given !== undefined) return { url: given, stop: () => Promise.resolve() };
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  let child: ChildProcess;
+  try {
+    // Beside the load generator, ahead of it: as on a machine of its own, Redis answers at once.
+    const command = ['nice', '-n', '-10', 'redis-server', ...args];
+    const pinned = canPin ? ['taskset', '-c', '1', ...command] : command;
+    child = spawn(pinned[0], pinned.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Ready to accept connections')) resolve();
+      });
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
+    });
+  } catch (error) {
+    process.stderr.write(`no Redis (${String(error)}): the Redis variant is left out\n`);
+    return undefined;
+  }
+  child.stdout!.resume();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill();
+      }),
+  };
+}
+
+/** A TCP port free on loopback now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** What the results were measured on. */

@@ -17,6 +17,13 @@
  * request signed afresh right before each load, for the URL the load generator requests, so a
  * load may last at most MAX_SIGNED_LOAD_SECONDS.
  *
+ * The replay-checked route (`/protected-signed-replay`, account label, the in-memory store) and
+ * its reference, the same route without the replay check (`/protected-signed-fresh`), get a new
+ * signature on every request, as an SDK signs each call: a pool of requests signed right before
+ * each load, FRESH_PER_SECOND per second of load, each with its own `Approov-TraceID`. When Redis
+ * is at hand (REDIS_URL, or a `redis-server` this run starts), both are measured again on an app
+ * whose replay store is that Redis, and printed in a table of their own.
+ *
  * The keyset routes (`/protected-rs256`, `/protected-es256` and their floors) send a token the
  * guard has never verified on every request: each route draws, with a cursor of its own kept from
  * one load to the next, from a pool of tokens signed beforehand, 16 times the app's token cache
@@ -26,6 +33,7 @@
  * request is a first sighting, as the cache size of the app stays the default (one cache serves
  * all routes, and `/protected` measures its hits).
  */
+import { createHmac, createSecretKey } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -44,6 +52,7 @@ import {
   keysetKeyPairs,
   median,
   pinLoadToCpu1,
+  startRedis,
   startServer,
 } from './harness.js';
 
@@ -84,6 +93,70 @@ const signed =
   });
 const always = (headers: Record<string, string>) => (): LoadRequests => ({ headers });
 
+/**
+ * Signed requests made per second of a load of the fresh-signature routes: more than the app
+ * answers, so that none is sent twice (a replay-checked route would refuse it, and the load fail).
+ */
+const FRESH_PER_SECOND = 50_000;
+const freshAccountKey = createSecretKey(Buffer.from(ACCOUNT_KEY, 'base64url'));
+
+/**
+ * Requests to `url`, each with a new `account` signature: the token and `Signature-Input` of one
+ * request signed by the library's helper, and for each request the signature of its own
+ * `Approov-TraceID`, over a base written as the SDK writes it (checked against the helper's).
+ */
+function fresh(url: string, seconds: number): LoadRequests {
+  const { headers } = signApproovRequest({
+    secret: SECRET,
+    method: 'GET',
+    url,
+    headers: { 'Approov-TraceID': '0' },
+    labels: ['account'],
+    accountKey: ACCOUNT_KEY,
+    token: { ttlSeconds: 3600 },
+  });
+  const token = headers['Approov-Token'];
+  const input = headers['Signature-Input'];
+  const params = input.slice('account='.length);
+  const signatureOf = (traceId: string) => {
+    const base =
+      `"@method": GET\n"@target-uri": ${url}\n"approov-token": ${token}\n` +
+      `"approov-traceid": ${traceId}\n"@signature-params": ${params}`;
+    return `account=:${createHmac('sha256', freshAccountKey).update(base).digest('base64')}:`;
+  };
+  if (signatureOf('0') !== headers['Signature']) {
+    throw new Error('bench: the fresh signatures are not written as the SDK writes them');
+  }
+  const signatures = Array.from({ length: seconds * FRESH_PER_SECOND }, (_, i) =>
+    signatureOf(String(i)),
+  );
+  let next = 0;
+  return {
+    requests: [
+      {
+        setupRequest: (request) => {
+          const i = next++;
+          if (i >= signatures.length) {
+            throw new Error(
+              `bench: more than ${signatures.length} requests; raise FRESH_PER_SECOND`,
+            );
+          }
+          return {
+            ...request,
+            headers: {
+              ...request.headers,
+              'approov-token': token,
+              'approov-traceid': String(i),
+              'signature-input': input,
+              signature: signatures[i],
+            },
+          };
+        },
+      },
+    ],
+  };
+}
+
 /** How many tokens each keyset pool holds: 16 times the cache, see above. */
 const POOL_SIZE = 16 * CACHE_SIZE;
 const pools = new Map<KeysetAlgorithm, readonly string[]>();
@@ -121,8 +194,8 @@ function distinct(alg: KeysetAlgorithm): () => LoadRequests {
   };
 }
 
-/** Each route, and how a load of it sends requests, given the URL requested. */
-const ROUTES: Record<string, (url: string) => LoadRequests> = {
+/** Each route, and how a load of it sends requests, given the URL requested and the seconds. */
+const ROUTES: Record<string, (url: string, seconds: number) => LoadRequests> = {
   '/open': always({}),
   '/noop': always({}),
   '/floor': always({ 'approov-token': valid }),
@@ -134,6 +207,8 @@ const ROUTES: Record<string, (url: string) => LoadRequests> = {
   '/floor-signed-account': signed('account'),
   '/protected-signed': signed('install'),
   '/protected-signed-account': signed('account'),
+  '/protected-signed-fresh': fresh,
+  '/protected-signed-replay': fresh,
   '/floor-rs256': distinct('RS256'),
   '/protected-rs256': distinct('RS256'),
   '/floor-es256': distinct('ES256'),
@@ -153,6 +228,10 @@ for (const route of SELECTED ?? []) {
 const MEASURED = Object.keys(ROUTES).filter(
   (route) => SELECTED === undefined || route === '/open' || SELECTED.includes(route),
 );
+/** The routes measured again with the replay store in Redis, when there is one. */
+const REDIS_ROUTES = ['/open', '/protected-signed-fresh', '/protected-signed-replay'].filter(
+  (route) => MEASURED.includes(route),
+);
 
 interface Sample {
   rps: number;
@@ -166,7 +245,7 @@ async function load(server: BenchServer, route: string, seconds: number) {
   const url = `${server.url}${route}`;
   const result = await autocannon({
     url,
-    ...ROUTES[route](url),
+    ...ROUTES[route](url, seconds),
     connections: 100,
     pipelining: 10,
     duration: seconds,
@@ -198,16 +277,21 @@ function checkAnswers(
   }
 }
 
-async function measure(adapter: 'fastify' | 'express') {
-  const server = await startServer(adapter);
+/** Measures `routes` on `adapter`, with the replay store in the Redis at `redisUrl` if given. */
+async function measure(
+  adapter: 'fastify' | 'express',
+  routes: readonly string[] = MEASURED,
+  redisUrl?: string,
+) {
+  const server = await startServer(adapter, redisUrl);
   try {
-    for (const route of MEASURED) {
+    for (const route of routes) {
       checkAnswers(adapter, route, await load(server, route, WARMUP_SECONDS), 'warm-up');
     }
     const rounds: Record<string, Sample>[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const samples: Record<string, Sample> = {};
-      for (const route of MEASURED) {
+      for (const route of routes) {
         const result = await load(server, route, SECONDS);
         // Checked in every round too: a signature that expired mid-load would count 401s.
         checkAnswers(adapter, route, result, 'round');
@@ -223,7 +307,7 @@ async function measure(adapter: 'fastify' | 'express') {
       rounds.push(samples);
     }
     return Object.fromEntries(
-      MEASURED.map((route) => {
+      routes.map((route) => {
         const of = (pick: (sample: Sample, open: Sample) => number) =>
           median(rounds.map((samples) => pick(samples[route], samples['/open'])));
         return [
@@ -261,15 +345,18 @@ function print(adapter: string, table: Table): void {
  * Each target, `met` or `MISSED`, with the ratio it is about and the least it asks. A target that
  * reads a route this run did not measure (see BENCH_ROUTES) is left out.
  */
-function checkTargets(fastify: Table, express: Table): string[] {
+function checkTargets(
+  fastify: Table,
+  express: Table,
+  inRedis: { fastify?: Table; express?: Table },
+): string[] {
   // NaN for a route not measured: the targets that read it are left out.
-  const r = (table: Table, route: string) =>
-    MEASURED.includes(route) ? table[route].ratioToOpen : NaN;
-  const rps = (table: Table, route: string) => (MEASURED.includes(route) ? table[route].rps : NaN);
+  const r = (table: Table, route: string) => (route in table ? table[route].ratioToOpen : NaN);
+  const rps = (table: Table, route: string) => (route in table ? table[route].rps : NaN);
   // A route against its floor: the median of their ratios within each round, as the two were
   // loaded one after the other, so that drift between rounds (Express's above all) cancels out.
-  const vsFloor = (table: Table, route: string, floor: string) =>
-    MEASURED.includes(route) && MEASURED.includes(floor)
+  const vsFloor = (table: Table | undefined, route: string, floor: string) =>
+    table !== undefined && route in table && floor in table
       ? median(
           table[route].roundRps.map((routeRps, round) => routeRps / table[floor].roundRps[round]),
         )
@@ -318,6 +405,20 @@ function checkTargets(fastify: Table, express: Table): string[] {
         vsFloor(table, '/protected-es256', '/floor-es256'),
         0.9,
       ],
+      [
+        `${adapter} /protected-signed-replay >= 0.95 x /protected-signed-fresh, memory store (median of per-round ratios)`,
+        vsFloor(table, '/protected-signed-replay', '/protected-signed-fresh'),
+        0.95,
+      ],
+      [
+        `${adapter} /protected-signed-replay >= 0.60 x /protected-signed-fresh, Redis store (median of per-round ratios)`,
+        vsFloor(
+          adapter === 'Fastify' ? inRedis.fastify : inRedis.express,
+          '/protected-signed-replay',
+          '/protected-signed-fresh',
+        ),
+        0.6,
+      ],
     );
   }
   return targets
@@ -333,7 +434,19 @@ const fastify = await measure('fastify');
 print('Fastify', fastify);
 const express = await measure('express');
 print('Express', express);
-const targets = checkTargets(fastify, express);
+const inRedis: { fastify?: Table; express?: Table } = {};
+const redis = REDIS_ROUTES.includes('/protected-signed-replay') ? await startRedis() : undefined;
+if (redis !== undefined) {
+  try {
+    inRedis.fastify = await measure('fastify', REDIS_ROUTES, redis.url);
+    print('Fastify, replay store in Redis', inRedis.fastify);
+    inRedis.express = await measure('express', REDIS_ROUTES, redis.url);
+    print('Express, replay store in Redis', inRedis.express);
+  } finally {
+    await redis.stop();
+  }
+}
+const targets = checkTargets(fastify, express, inRedis);
 console.log(`\nTargets:\n${targets.join('\n')}`);
 if (SELECTED === undefined) {
   const results = {
@@ -342,6 +455,7 @@ if (SELECTED === undefined) {
     rounds: ROUNDS,
     fastify,
     express,
+    replayStoreInRedis: inRedis,
     targets,
   };
   const out = fileURLToPath(new URL('../bench/results/', import.meta.url));

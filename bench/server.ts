@@ -1,24 +1,28 @@
 /**
  * The benchmarked app, run in a child process: `node server.js <fastify|express>`, with the
- * keyset's public keys in its environment (see `startServer()`). It listens on a free loopback
- * port and sends it to the parent.
+ * keyset's public keys in its environment (see `startServer()`), and a Redis URL when its replay
+ * store is to be Redis. It listens on a free loopback port and sends it to the parent.
  */
 import 'reflect-metadata';
 import { createPublicKey } from 'node:crypto';
+import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Controller, Get, Module, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Redis } from 'ioredis';
 import {
   ApproovGuard,
   ApproovMessageSigning,
   ApproovModule,
   ApproovTokenBinding,
 } from 'nestjs-approov';
+import { ApproovRedisReplayStore } from 'nestjs-approov/redis';
 import {
   ACCOUNT_KEY,
+  BENCH_REDIS_URL_VARIABLE,
   CACHE_SIZE,
   FloorGuard,
   FloorKeysetGuard,
@@ -32,6 +36,11 @@ import {
 } from './guards.js';
 
 const ANSWER = { ok: true };
+
+/** The Redis of the replay-checked route, when the load generator gives one. */
+const redisUrl = process.env[BENCH_REDIS_URL_VARIABLE];
+const redis = redisUrl === undefined ? undefined : new Redis(redisUrl);
+if (redis !== undefined) await once(redis, 'ready');
 
 /** The keyset's public keys (PEM), from the load generator, which signs with their private keys. */
 const publicKeys = JSON.parse(process.env[KEYSET_PUBLIC_KEYS_VARIABLE] ?? 'null') as Record<
@@ -118,6 +127,23 @@ class BenchController {
     return ANSWER;
   }
 
+  // The same route as `/protected-signed-account`, fed a new signature on every request, as an
+  // SDK signs each call: the reference of the replay-checked route below.
+  @Get('protected-signed-fresh')
+  @UseGuards(ApproovGuard)
+  @ApproovMessageSigning({ labels: ['account'] })
+  protectedSignedFresh() {
+    return ANSWER;
+  }
+
+  // In the replay store of this app: in memory, or Redis when BENCH_REDIS_URL is set.
+  @Get('protected-signed-replay')
+  @UseGuards(ApproovGuard)
+  @ApproovMessageSigning({ labels: ['account'], replay: true })
+  protectedSignedReplay() {
+    return ANSWER;
+  }
+
   @Get('floor-rs256')
   @UseGuards(new FloorKeysetGuard('RS256', floorRsaKey))
   floorRs256() {
@@ -158,6 +184,7 @@ class BenchController {
       cacheSize: CACHE_SIZE,
       logLevel: false,
       messageSigning: { accountKey: ACCOUNT_KEY },
+      ...(redis !== undefined && { replayStore: new ApproovRedisReplayStore(redis) }),
     }),
   ],
   controllers: [BenchController],

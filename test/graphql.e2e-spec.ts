@@ -290,3 +290,90 @@ describe.each(ADAPTERS)('GraphQL over HTTP with message signing (%s)', (adapter)
 
 const query = (app: TestApp, body: string, headers: Record<string, string>) =>
   app.sendRaw('post', '/graphql', Object.entries(headers), body);
+
+describe.each(ADAPTERS)('GraphQL with replay-checked signatures (%s)', (adapter) => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await TestApp.start(
+      adapter,
+      {
+        imports: [
+          ApproovModule.forRoot({
+            secret: SECRET,
+            messageSigning: { labels: ['install'], replay: true },
+          }),
+          GraphQLModule.forRoot<ApolloDriverConfig>({
+            driver: ApolloDriver,
+            typeDefs,
+            subscriptions: { 'graphql-ws': true },
+          }),
+        ],
+        providers: [ThingsResolver, { provide: APP_GUARD, useExisting: ApproovGuard }],
+      },
+      { rawBody: true },
+    );
+  });
+  afterAll(() => app.close());
+
+  it('answers a signed query once, and refuses it sent again', async () => {
+    const body = JSON.stringify({ query: '{ hello }' });
+    const headers = signApproovRequest({
+      secret: SECRET,
+      method: 'POST',
+      url: `${app.address}/graphql`,
+      headers: { 'Content-Type': 'application/json' },
+      body,
+      token: { claims: { did: 'device-3' } },
+    }).headers;
+    const first = await query(app, body, headers);
+    expect(first.body).toEqual({ data: { hello: 'hello device-3' } });
+    expect(handlerCalls).toEqual(['hello']);
+    expect(logs.lines).toEqual([]);
+    expectGraphQLRefused(await query(app, body, headers), 'hello', 'replayed_signature');
+  });
+
+  it('opens one subscription per signed handshake: a second connection with it is refused', async () => {
+    const headers = signApproovRequest({
+      secret: SECRET,
+      method: 'GET',
+      url: `${app.address}/graphql`,
+    }).headers;
+    const subscribe = () => {
+      handlerCalls.length = 0;
+      logs.clear();
+      class SignedHandshake extends WebSocket {
+        constructor(url: string, protocols?: string | string[]) {
+          super(url, protocols, { headers });
+        }
+      }
+      const client = createClient({
+        url: `${app.address.replace('http', 'ws')}/graphql`,
+        webSocketImpl: SignedHandshake,
+        connectionParams: { 'Approov-Token': headers['Approov-Token'] },
+        retryAttempts: 0,
+      });
+      return new Promise<unknown[]>((resolve) => {
+        const values: unknown[] = [];
+        client.subscribe(
+          { query: 'subscription { ticks }' },
+          {
+            next: (value) => values.push(value),
+            error: () => resolve(values),
+            complete: () => resolve(values),
+          },
+        );
+      }).finally(() => client.dispose());
+    };
+    expect(await subscribe()).toEqual([{ data: { ticks: 1 } }, { data: { ticks: 2 } }]);
+    expect(handlerCalls).toEqual(['ticks']);
+    expect(logs.lines).toEqual([]);
+    expect(await subscribe()).toEqual([
+      { errors: [expect.objectContaining({ message: 'Unauthorized', path: ['ticks'] })] },
+    ]);
+    expect(handlerCalls).toEqual([]);
+    expect(logs.lines).toEqual([
+      expect.stringContaining('rejected: replayed_signature (GET Subscription.ticks)'),
+    ]);
+    expectNoTokenLogged();
+  });
+});

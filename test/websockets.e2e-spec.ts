@@ -13,6 +13,7 @@ import {
 import {
   ApproovClaims,
   ApproovGuard,
+  ApproovMemoryReplayStore,
   ApproovMessageSigning,
   ApproovModule,
   ApproovTokenBinding,
@@ -311,3 +312,101 @@ describe.each(ADAPTERS)('WebSocket gateway with message signing (%s HTTP, ws)', 
     expect(logs.lines).toEqual([expect.stringContaining('rejected: signature_mismatch (WS echo)')]);
   });
 });
+
+/** Message routes with three signing policies that share the handshake's signatures. */
+@WebSocketGateway()
+@UseGuards(ApproovGuard)
+class ReplayGateway extends SignedGateway {
+  @SubscribeMessage('both')
+  @ApproovMessageSigning({ labels: ['install', 'account'] })
+  both() {
+    handlerCalls.push('both');
+    return { event: 'both', data: 'ok' };
+  }
+}
+
+describe.each(ADAPTERS)(
+  'WebSocket gateway with replay-checked signatures (%s HTTP, ws)',
+  (adapter) => {
+    let app: TestApp;
+    const store = new ApproovMemoryReplayStore();
+    const clients: TestClient[] = [];
+    beforeAll(async () => {
+      app = await TestApp.start(
+        adapter,
+        {
+          imports: [
+            ApproovModule.forRoot({
+              secret: SECRET,
+              messageSigning: { labels: ['install'], accountKey: ACCOUNT_KEY, replay: true },
+              replayStore: store,
+            }),
+          ],
+          providers: [ReplayGateway],
+        },
+        { configure: (nest: INestApplication) => nest.useWebSocketAdapter(new WsAdapter(nest)) },
+      );
+    });
+    afterAll(async () => {
+      for (const client of clients) client.close();
+      await app.close();
+    });
+    const connect = async (headers: Record<string, string>) => {
+      const client = await wsClient(app.address, { headers });
+      clients.push(client);
+      logs.clear();
+      handlerCalls.length = 0;
+      return client;
+    };
+
+    it('claims the handshake once: a second connection with it is refused, the first keeps going', async () => {
+      const { headers } = signApproovRequest({
+        secret: SECRET,
+        method: 'GET',
+        url: `${app.address}/`,
+        token: { claims: { did: 'device-8' } },
+      });
+      const first = await connect(headers);
+      expect(await first.send('echo', 'one')).toEqual({ data: 'one', did: 'device-8' });
+      expect(await first.send('echo', 'two')).toEqual({ data: 'two', did: 'device-8' });
+      expect(handlerCalls).toEqual(['echo', 'echo']);
+      expect(logs.lines).toEqual([]);
+      // One claim for the connection, not one per message.
+      expect(store.size).toBe(1);
+      const second = await connect(headers);
+      expect(await second.send('echo', 'one')).toBeNull();
+      expect(await second.send('echo', 'two')).toBeNull();
+      expect(await second.send('ping')).toBe('pong');
+      expect(handlerCalls).toEqual(['ping']);
+      expect(logs.lines).toEqual([
+        expect.stringContaining('rejected: replayed_signature (WS echo) did="device-8"'),
+        expect.stringContaining('rejected: replayed_signature (WS echo) did="device-8"'),
+      ]);
+      expectNoTokenLogged();
+      expect(store.size).toBe(1);
+      handlerCalls.length = 0;
+      expect(await first.send('echo', 'three')).toEqual({ data: 'three', did: 'device-8' });
+      expect(handlerCalls).toEqual(['echo']);
+    });
+
+    it('passes a connection through every replay-checked message route its handshake signs', async () => {
+      const { headers } = signApproovRequest({
+        secret: SECRET,
+        method: 'GET',
+        url: `${app.address}/`,
+        labels: ['install', 'account'],
+        accountKey: ACCOUNT_KEY,
+      });
+      const client = await connect(headers);
+      const before = store.size;
+      // Three policies (install; install and account; account), one handshake: one claim each.
+      expect(await client.send('echo', 'one')).toEqual({ data: 'one', did: null });
+      expect(await client.send('both')).toBe('ok');
+      expect(await client.send('account')).toBe('ok');
+      expect(await client.send('echo', 'two')).toEqual({ data: 'two', did: null });
+      expect(handlerCalls).toEqual(['echo', 'both', 'account', 'echo']);
+      expect(logs.lines).toEqual([]);
+      expect(store.size).toBe(before + 2);
+    });
+  },
+);

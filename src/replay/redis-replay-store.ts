@@ -127,9 +127,16 @@ export class ApproovRedisReplayStore implements ApproovReplayStore {
       return Promise.reject(new ApproovRedisUnavailableError(`the Redis client is ${status}`));
     }
     return new Promise((resolve, reject) => {
+      // The reply may be read but not yet handled when the event loop is busy: the timeout takes
+      // effect after the loop's next I/O phase, so that only Redis's silence counts. (A promise
+      // settles once: whichever comes first decides.)
       const timer = setTimeout(
         () =>
-          reject(new ApproovRedisUnavailableError(`Redis did not answer in ${this.timeoutMs} ms`)),
+          setImmediate(() =>
+            reject(
+              new ApproovRedisUnavailableError(`Redis did not answer in ${this.timeoutMs} ms`),
+            ),
+          ),
         this.timeoutMs,
       );
       command().then(
