@@ -60,7 +60,7 @@ const CLOCK_MARGIN_MS = 1000;
 /** The store's timeout in the fault tests: long enough to tell a wait for it from no wait. */
 const FAULT_TIMEOUT_MS = 100;
 /** The time an HTTP round trip on loopback may add to a refusal, on a loaded machine. */
-const HTTP_MARGIN_MS = 250;
+const HTTP_MARGIN_MS = 400;
 /** The line `ReplayCheck` logs when the store fails (at most once per 10 s). */
 const STORE_FAILURE = 'Approov replay store failed';
 

@@ -55,6 +55,8 @@ export class ApproovGuard implements CanActivate {
    * handshake is signed once, not each message or subscription.
    */
   private readonly handshakes = new WeakMap<object, Map<MessageSigningPolicy, Finding>>();
+  /** The replay claims of each connection's handshake, made once for all its message routes. */
+  private readonly handshakeClaims = new WeakMap<object, Map<string, boolean | Promise<boolean>>>();
   private rawBodyMissingLogged = false;
   private readonly replay: ReplayCheck;
 
@@ -188,7 +190,7 @@ export class ApproovGuard implements CanActivate {
     const failure = this.verifySignatures(exchange, policy, tokenValue, nowSeconds, accepted);
     const finding =
       failure === undefined && accepted !== undefined
-        ? this.checkReplay(exchange, accepted, nowSeconds)
+        ? this.checkReplay(exchange, accepted, nowSeconds, this.claimsOf(handshake))
         : failure;
     if (handshake !== undefined) {
       if (findings === undefined)
@@ -198,18 +200,28 @@ export class ApproovGuard implements CanActivate {
     return finding;
   }
 
+  /** The replay claims of a connection's handshake; `undefined` for a request of its own. */
+  private claimsOf(handshake: object | undefined) {
+    if (handshake === undefined) return undefined;
+    let claims = this.handshakeClaims.get(handshake);
+    if (claims === undefined)
+      this.handshakeClaims.set(handshake, (claims = new Map<string, boolean | Promise<boolean>>()));
+    return claims;
+  }
+
   /** Claims the accepted signatures; a store's failure may let the request through unchecked. */
   private checkReplay(
     exchange: ApproovExchange,
     accepted: readonly AcceptedSignature[],
     nowSeconds: number,
+    claimed: Map<string, boolean | Promise<boolean>> | undefined,
   ): Finding {
     const reasonOf = (verdict: ReplayVerdict): ApproovFailureReason | undefined => {
       if (verdict !== 'unchecked') return verdict;
       exchange.replayUnchecked = true;
       return undefined;
     };
-    const verdict = this.replay.check(accepted, nowSeconds);
+    const verdict = this.replay.check(accepted, nowSeconds, claimed);
     return verdict instanceof Promise ? verdict.then(reasonOf) : reasonOf(verdict);
   }
 

@@ -34,6 +34,8 @@ export class ApproovReplayStoreFullError extends Error {
 export const ENTRY_OVERHEAD_BYTES = 80;
 /** The longest time a key may be kept: the longest a signature can pass its time checks. */
 export const MAX_TTL_MS = 2 * 3600 * 1000;
+/** The length of the keys the guard writes: a label and 32 bytes in base64url. */
+const GUARD_KEY_BYTES = 'account:'.length + 43;
 /** One bucket per second of expiry, in a ring longer than the longest time to live. */
 const RING_SECONDS = 8192;
 
@@ -55,6 +57,9 @@ export class ApproovMemoryReplayStore implements ApproovReplayStore {
   /** Every second before this one has been swept; `undefined` before the first claim. */
   private sweptSecond: number | undefined;
   private bytes = 0;
+  /** Made once: a full store refuses every new key, and a stack trace each time would cost more. */
+  private readonly fullOfEntries: ApproovReplayStoreFullError;
+  private readonly fullOfBytes: ApproovReplayStoreFullError;
 
   constructor({
     maxEntries = 500_000,
@@ -70,6 +75,8 @@ export class ApproovMemoryReplayStore implements ApproovReplayStore {
     this.maxEntries = maxEntries;
     this.maxBytes = maxBytes;
     this.now = now;
+    this.fullOfEntries = new ApproovReplayStoreFullError(`${maxEntries} entries`);
+    this.fullOfBytes = new ApproovReplayStoreFullError(`${maxBytes} bytes`);
   }
 
   /** How many keys are held, expired ones not yet swept included. */
@@ -90,13 +97,10 @@ export class ApproovMemoryReplayStore implements ApproovReplayStore {
     this.sweep(now);
     const held = this.expiries.get(key);
     if (held !== undefined && held > now) return false;
+    // An expired key still held is claimed again in its place.
     const cost = held === undefined ? key.length + ENTRY_OVERHEAD_BYTES : 0;
-    if (held === undefined && this.expiries.size >= this.maxEntries) {
-      throw new ApproovReplayStoreFullError(`${this.maxEntries} entries`);
-    }
-    if (this.bytes + cost > this.maxBytes) {
-      throw new ApproovReplayStoreFullError(`${this.maxBytes} bytes`);
-    }
+    const full = cost > 0 ? this.fullFor(cost) : undefined;
+    if (full !== undefined) throw full;
     const expiry = now + ttlMs;
     this.expiries.set(key, expiry);
     this.bytes += cost;
@@ -109,13 +113,18 @@ export class ApproovMemoryReplayStore implements ApproovReplayStore {
     return true;
   }
 
-  /** Fails when the store is full, as its claims would. */
+  /** Fails when the store is full, as the claim of a new key of the guard's would. */
   ping(): Promise<void> {
     this.sweep(this.now());
-    if (this.expiries.size >= this.maxEntries) {
-      return Promise.reject(new ApproovReplayStoreFullError(`${this.maxEntries} entries`));
-    }
-    return Promise.resolve();
+    const full = this.fullFor(GUARD_KEY_BYTES + ENTRY_OVERHEAD_BYTES);
+    return full === undefined ? Promise.resolve() : Promise.reject(full);
+  }
+
+  /** The error of a claim whose new entry, costing `cost` bytes, would pass a bound. */
+  private fullFor(cost: number): ApproovReplayStoreFullError | undefined {
+    if (this.expiries.size >= this.maxEntries) return this.fullOfEntries;
+    if (this.bytes + cost > this.maxBytes) return this.fullOfBytes;
+    return undefined;
   }
 
   /** Forgets the keys that expired in every second before `now`'s. */

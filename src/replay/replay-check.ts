@@ -48,25 +48,35 @@ export class ReplayCheck {
 
   /**
    * Claims every signature in `accepted` (each label's): a replay if any was claimed before.
-   * Synchronous when the store answers synchronously.
+   * Synchronous when the store answers synchronously. `claimed`, for a connection's handshake,
+   * holds the claims this connection made: a key in it is not claimed again (every message route
+   * of the connection checks the same handshake), and its first answer stands.
    */
   check(
     accepted: readonly AcceptedSignature[],
     nowSeconds: number,
+    claimed?: Map<string, boolean | Promise<boolean>>,
   ): ReplayVerdict | Promise<ReplayVerdict> {
-    let claims: (boolean | Promise<boolean>)[];
+    const claims: unknown[] = [];
     try {
-      claims = accepted.map((signature) =>
-        this.store.claim(replayKeyOf(signature), replayTtlMs(signature, nowSeconds)),
-      );
+      for (const signature of accepted) {
+        const key = replayKeyOf(signature);
+        let claim = claimed?.get(key);
+        if (claim === undefined) {
+          claim = this.store.claim(key, replayTtlMs(signature, nowSeconds));
+          claimed?.set(key, claim);
+        }
+        claims.push(claim);
+      }
     } catch (error) {
       return this.failed(error);
     }
-    if (!claims.some((claim) => claim instanceof Promise)) {
-      return claims.every(Boolean) ? undefined : 'replayed_signature';
+    // Only `true` is a first use: anything else a store returns counts as a replay.
+    if (claims.every((claim) => typeof claim === 'boolean')) {
+      return claims.every((first) => first === true) ? undefined : 'replayed_signature';
     }
-    return Promise.all(claims.map((claim) => Promise.resolve(claim))).then(
-      (firsts) => (firsts.every(Boolean) ? undefined : 'replayed_signature'),
+    return Promise.all(claims).then(
+      (firsts) => (firsts.every((first) => first === true) ? undefined : 'replayed_signature'),
       (error: unknown) => this.failed(error),
     );
   }
