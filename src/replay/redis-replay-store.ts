@@ -107,16 +107,15 @@ export class ApproovRedisReplayStore implements ApproovReplayStore {
     this.onStoreError = onStoreError;
   }
 
-  async claim(key: string, ttlMs: number): Promise<boolean> {
-    const reply = await this.send(() =>
-      this.client.set(`${this.keyPrefix}${key}`, '1', 'PX', ttlMs, 'NX'),
+  claim(key: string, ttlMs: number): Promise<boolean> {
+    return this.send(() => this.client.set(`${this.keyPrefix}${key}`, '1', 'PX', ttlMs, 'NX')).then(
+      (reply) => reply === 'OK',
     );
-    return reply === 'OK';
   }
 
   /** Resolves when Redis answers a PING within the timeout. */
-  async ping(): Promise<void> {
-    await this.send(() => this.client.ping());
+  ping(): Promise<void> {
+    return this.send(() => this.client.ping()).then(() => undefined);
   }
 
   /** Sends a command unless the client is not connected, and waits for it up to the timeout. */
