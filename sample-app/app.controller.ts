@@ -45,7 +45,8 @@ export class AppController {
    */
   @Post('message-signing')
   @HttpCode(HttpStatus.OK)
-  @ApproovMessageSigning({ labels: ['install'] })
+  // Each signed request is accepted once: sent again, it is refused as a replay.
+  @ApproovMessageSigning({ labels: ['install'], replay: true })
   messageSigning(@Body() body: unknown): { message: string; received: unknown } {
     return { message: 'Approov message signature accepted', received: body };
   }

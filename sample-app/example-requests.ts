@@ -57,7 +57,7 @@ export function exampleRequests(baseUrl: string, secret: string): string {
     `  npx wscat -c ${baseUrl.replace('http', 'ws')}/ws -H 'Approov-Token: ${token}'`,
     'Refused with 401 and {} (no token):',
     `  curl -i ${baseUrl}/token-check`,
-    "Message signing, an install signature as Approov SDKs make it (it expires 15 s after it is printed, 30 s with the guard's clock tolerance, then gets 401):",
+    "Message signing, an install signature as Approov SDKs make it (it expires 15 s after it is printed, 30 s with the guard's clock tolerance, then gets 401; accepted once, a second send is refused as a replay):",
     `  curl -i -X POST ${quote(signedUrl)}${signedHeaders.join('')} --data-binary ${quote(SIGNED_BODY)}`,
     `Sign and send a fresh one at any time${secretFlag === '' ? ' (the secret from $APPROOV_BASE64_SECRET, then sample-app/.env)' : ''}:`,
     `  eval "$(${cd}${sign})"`,

@@ -237,33 +237,8 @@ describe.each(ADAPTERS)('GraphQL over HTTP with message signing (%s)', (adapter)
   });
 
   describe('subscriptions: the signed handshake must carry the token checked', () => {
-    /** Subscribes with the handshake headers `headers` and the connection parameters `params`. */
-    const subscribe = (headers: Record<string, string>, params: Record<string, string>) => {
-      handlerCalls.length = 0;
-      logs.clear();
-      class SignedHandshake extends WebSocket {
-        constructor(url: string, protocols?: string | string[]) {
-          super(url, protocols, { headers });
-        }
-      }
-      const client = createClient({
-        url: `${app.address.replace('http', 'ws')}/graphql`,
-        webSocketImpl: SignedHandshake,
-        connectionParams: params,
-        retryAttempts: 0,
-      });
-      return new Promise<unknown[]>((resolve) => {
-        const values: unknown[] = [];
-        client.subscribe(
-          { query: 'subscription { ticks }' },
-          {
-            next: (value) => values.push(value),
-            error: () => resolve(values),
-            complete: () => resolve(values),
-          },
-        );
-      }).finally(() => client.dispose());
-    };
+    const subscribe = (headers: Record<string, string>, params: Record<string, string>) =>
+      subscribeToTicks(app, headers, params);
     const signedHandshake = () =>
       signApproovRequest({ secret: SECRET, method: 'GET', url: `${app.address}/graphql` }).headers;
 
@@ -287,6 +262,41 @@ describe.each(ADAPTERS)('GraphQL over HTTP with message signing (%s)', (adapter)
     });
   });
 });
+
+/**
+ * Subscribes to `ticks` with the handshake headers `headers` and the connection parameters
+ * `params`; resolves with what the subscription received, once it ends.
+ */
+function subscribeToTicks(
+  app: TestApp,
+  headers: Record<string, string>,
+  params: Record<string, string>,
+): Promise<unknown[]> {
+  handlerCalls.length = 0;
+  logs.clear();
+  class SignedHandshake extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols, { headers });
+    }
+  }
+  const client = createClient({
+    url: `${app.address.replace('http', 'ws')}/graphql`,
+    webSocketImpl: SignedHandshake,
+    connectionParams: params,
+    retryAttempts: 0,
+  });
+  return new Promise<unknown[]>((resolve) => {
+    const values: unknown[] = [];
+    client.subscribe(
+      { query: 'subscription { ticks }' },
+      {
+        next: (value) => values.push(value),
+        error: () => resolve(values),
+        complete: () => resolve(values),
+      },
+    );
+  }).finally(() => client.dispose());
+}
 
 const query = (app: TestApp, body: string, headers: Record<string, string>) =>
   app.sendRaw('post', '/graphql', Object.entries(headers), body);
@@ -338,32 +348,8 @@ describe.each(ADAPTERS)('GraphQL with replay-checked signatures (%s)', (adapter)
       method: 'GET',
       url: `${app.address}/graphql`,
     }).headers;
-    const subscribe = () => {
-      handlerCalls.length = 0;
-      logs.clear();
-      class SignedHandshake extends WebSocket {
-        constructor(url: string, protocols?: string | string[]) {
-          super(url, protocols, { headers });
-        }
-      }
-      const client = createClient({
-        url: `${app.address.replace('http', 'ws')}/graphql`,
-        webSocketImpl: SignedHandshake,
-        connectionParams: { 'Approov-Token': headers['Approov-Token'] },
-        retryAttempts: 0,
-      });
-      return new Promise<unknown[]>((resolve) => {
-        const values: unknown[] = [];
-        client.subscribe(
-          { query: 'subscription { ticks }' },
-          {
-            next: (value) => values.push(value),
-            error: () => resolve(values),
-            complete: () => resolve(values),
-          },
-        );
-      }).finally(() => client.dispose());
-    };
+    const subscribe = () =>
+      subscribeToTicks(app, headers, { 'Approov-Token': headers['Approov-Token'] });
     expect(await subscribe()).toEqual([{ data: { ticks: 1 } }, { data: { ticks: 2 } }]);
     expect(handlerCalls).toEqual(['ticks']);
     expect(logs.lines).toEqual([]);

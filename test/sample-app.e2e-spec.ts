@@ -161,14 +161,17 @@ describe.each(ADAPTERS)('sample app (%s)', (adapter) => {
   it('prints a signed POST /message-signing, says it expires, and accepts it', async () => {
     const caption = printed.findIndex((line) => line.startsWith('Message signing'));
     expect(printed[caption]).toContain('expires 15 s after it is printed');
+    expect(printed[caption]).toContain('a second send is refused as a replay');
     expect(parseCurl(printed[caption + 1]).path).toBe('/message-signing');
     // Signed for the URL the test app listens on: the signature covers it.
-    const response = await sendSigned(app, printedSigned(app.address));
+    const signed = printedSigned(app.address);
+    const response = await sendSigned(app, signed);
     expectAccepted(response, 'messageSigning');
     expect(response.body).toEqual({
       message: 'Approov message signature accepted',
       received: { greeting: 'hello' },
     });
+    expectRefused(await sendSigned(app, signed), 'replayed_signature');
   });
 
   it('refuses the signed request with another body, or without its signature', async () => {

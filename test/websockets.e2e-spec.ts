@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { type INestApplication, UseGuards } from '@nestjs/common';
+import { type INestApplication, type Type, UseGuards } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { WsAdapter } from '@nestjs/platform-ws';
 import {
@@ -16,6 +16,7 @@ import {
   ApproovMemoryReplayStore,
   ApproovMessageSigning,
   ApproovModule,
+  type ApproovModuleOptions,
   ApproovTokenBinding,
   attachApproovHandshake,
   SkipApproov,
@@ -224,41 +225,50 @@ class SignedGateway extends EventsGateway {
   }
 }
 
-describe.each(ADAPTERS)('WebSocket gateway with message signing (%s HTTP, ws)', (adapter) => {
-  let app: TestApp;
+/**
+ * A suite's app: `gateway` on the `ws` adapter with Approov's `options`, started before the
+ * suite's tests and closed after them with every client they connected.
+ */
+function wsSuite(adapter: AdapterName, options: ApproovModuleOptions, gateway: Type) {
   const clients: TestClient[] = [];
+  const suite = {
+    app: undefined as unknown as TestApp,
+    /** Connects a `ws` client with `headers`, and clears what earlier requests recorded. */
+    connect: async (headers: Record<string, string>) => {
+      const client = await wsClient(suite.app.address, { headers });
+      clients.push(client);
+      logs.clear();
+      handlerCalls.length = 0;
+      return client;
+    },
+  };
   beforeAll(async () => {
-    app = await TestApp.start(
+    suite.app = await TestApp.start(
       adapter,
-      {
-        imports: [
-          ApproovModule.forRoot({
-            secret: SECRET,
-            messageSigning: { labels: ['install'], accountKey: ACCOUNT_KEY },
-          }),
-        ],
-        providers: [SignedGateway],
-      },
+      { imports: [ApproovModule.forRoot(options)], providers: [gateway] },
       { configure: (nest: INestApplication) => nest.useWebSocketAdapter(new WsAdapter(nest)) },
     );
   });
   afterAll(async () => {
     for (const client of clients) client.close();
-    await app.close();
+    await suite.app.close();
   });
-  const connect = async (headers: Record<string, string>) => {
-    const client = await wsClient(app.address, { headers });
-    clients.push(client);
-    logs.clear();
-    handlerCalls.length = 0;
-    return client;
-  };
+  return suite;
+}
+
+describe.each(ADAPTERS)('WebSocket gateway with message signing (%s HTTP, ws)', (adapter) => {
+  const suite = wsSuite(
+    adapter,
+    { secret: SECRET, messageSigning: { labels: ['install'], accountKey: ACCOUNT_KEY } },
+    SignedGateway,
+  );
+  const { connect } = suite;
 
   it('verifies the signed handshake, and keeps its verdict for every message', async () => {
     const { headers } = signApproovRequest({
       secret: SECRET,
       method: 'GET',
-      url: `${app.address}/`,
+      url: `${suite.app.address}/`,
       token: { claims: { did: 'device-7' } },
     });
     const client = await connect(headers);
@@ -272,7 +282,7 @@ describe.each(ADAPTERS)('WebSocket gateway with message signing (%s HTTP, ws)', 
     const { headers } = signApproovRequest({
       secret: SECRET,
       method: 'GET',
-      url: `${app.address}/`,
+      url: `${suite.app.address}/`,
     });
     const client = await connect(headers);
     expect(await client.send('echo', 'one')).toEqual({ data: 'one', did: null });
@@ -285,7 +295,7 @@ describe.each(ADAPTERS)('WebSocket gateway with message signing (%s HTTP, ws)', 
     const both = signApproovRequest({
       secret: SECRET,
       method: 'GET',
-      url: `${app.address}/`,
+      url: `${suite.app.address}/`,
       labels: ['install', 'account'],
       accountKey: ACCOUNT_KEY,
     });
@@ -305,7 +315,7 @@ describe.each(ADAPTERS)('WebSocket gateway with message signing (%s HTTP, ws)', 
     const { headers } = signApproovRequest({
       secret: SECRET,
       method: 'GET',
-      url: `${app.address}/other`,
+      url: `${suite.app.address}/other`,
     });
     const elsewhere = await connect(headers);
     expect(await elsewhere.send('echo', 'x')).toBeNull();
@@ -328,42 +338,23 @@ class ReplayGateway extends SignedGateway {
 describe.each(ADAPTERS)(
   'WebSocket gateway with replay-checked signatures (%s HTTP, ws)',
   (adapter) => {
-    let app: TestApp;
     const store = new ApproovMemoryReplayStore();
-    const clients: TestClient[] = [];
-    beforeAll(async () => {
-      app = await TestApp.start(
-        adapter,
-        {
-          imports: [
-            ApproovModule.forRoot({
-              secret: SECRET,
-              messageSigning: { labels: ['install'], accountKey: ACCOUNT_KEY, replay: true },
-              replayStore: store,
-            }),
-          ],
-          providers: [ReplayGateway],
-        },
-        { configure: (nest: INestApplication) => nest.useWebSocketAdapter(new WsAdapter(nest)) },
-      );
-    });
-    afterAll(async () => {
-      for (const client of clients) client.close();
-      await app.close();
-    });
-    const connect = async (headers: Record<string, string>) => {
-      const client = await wsClient(app.address, { headers });
-      clients.push(client);
-      logs.clear();
-      handlerCalls.length = 0;
-      return client;
-    };
+    const suite = wsSuite(
+      adapter,
+      {
+        secret: SECRET,
+        messageSigning: { labels: ['install'], accountKey: ACCOUNT_KEY, replay: true },
+        replayStore: store,
+      },
+      ReplayGateway,
+    );
+    const { connect } = suite;
 
     it('claims the handshake once: a second connection with it is refused, the first keeps going', async () => {
       const { headers } = signApproovRequest({
         secret: SECRET,
         method: 'GET',
-        url: `${app.address}/`,
+        url: `${suite.app.address}/`,
         token: { claims: { did: 'device-8' } },
       });
       const first = await connect(headers);
@@ -393,7 +384,7 @@ describe.each(ADAPTERS)(
       const { headers } = signApproovRequest({
         secret: SECRET,
         method: 'GET',
-        url: `${app.address}/`,
+        url: `${suite.app.address}/`,
         labels: ['install', 'account'],
         accountKey: ACCOUNT_KEY,
       });
