@@ -4,6 +4,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  type OnModuleDestroy,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { checkBinding } from '../binding/token-binding.js';
@@ -19,6 +20,7 @@ import {
 import { ApproovTokenVerifier } from '../token/token-verifier.js';
 import type { ApproovResultEvent } from './events.js';
 import { type ApproovFailureReason, SOUND_TOKEN_FAILURES } from './reasons.js';
+import { FailureLog } from './failure-log.js';
 import { ApproovRefusals } from './refusals.js';
 import { readRoutePolicy, type RoutePolicy } from './route-policy.js';
 import { ApproovExchange, transportOf } from './request.js';
@@ -47,7 +49,7 @@ const SDK_STATUS_WORD = /^[A-Z][A-Z_]{1,63}$/;
  * GraphQL resolvers and WebSocket gateways.
  */
 @Injectable()
-export class ApproovGuard implements CanActivate {
+export class ApproovGuard implements CanActivate, OnModuleDestroy {
   private readonly logger = new Logger(ApproovGuard.name);
   private readonly policies = new WeakMap<object, RoutePolicy>();
   /**
@@ -59,6 +61,7 @@ export class ApproovGuard implements CanActivate {
   private readonly handshakeClaims = new WeakMap<object, Map<string, boolean | Promise<boolean>>>();
   private rawBodyMissingLogged = false;
   private readonly replay: ReplayCheck;
+  private readonly failures: FailureLog;
 
   constructor(
     private readonly reflector: Reflector,
@@ -69,6 +72,15 @@ export class ApproovGuard implements CanActivate {
     private readonly signatures: MessageSignatureVerifier,
   ) {
     this.replay = new ReplayCheck(config.replayStore, (line) => this.logger.error(line));
+    const { logLevel } = config;
+    this.failures = new FailureLog(config.logRate, (line) => {
+      if (logLevel !== false) this.logger[logLevel](line);
+    });
+  }
+
+  /** Writes the summary of the failure lines left out, so that a stopping app loses no count. */
+  onModuleDestroy(): void {
+    this.failures.flush();
   }
 
   /**
@@ -304,17 +316,21 @@ export class ApproovGuard implements CanActivate {
     }
   }
 
-  /** One line per failure, at the configured level, with what helps to investigate it. */
+  /**
+   * One line per failure, at the configured level, with what helps to investigate it; at most
+   * `logRate` a second, the others summed up (`FailureLog`).
+   */
   private log(exchange: ApproovExchange, outcome: ApproovResultEvent['outcome']): void {
-    const { logLevel } = this.config;
-    if (logLevel === false) return;
-    const verdict = outcome === 'monitored' ? 'failed, let through by monitor mode' : 'rejected';
-    let line = `Approov token ${verdict}: ${exchange.reason} (${exchange.method} ${exchange.route})`;
-    for (const [name, value] of Object.entries(detailsOf(exchange))) {
-      // Quoted and cut short: some of these come from the client as it pleases.
-      if (value !== undefined) line += ` ${name}=${JSON.stringify(value.slice(0, 64))}`;
-    }
-    this.logger[logLevel](line);
+    if (this.config.logLevel === false) return;
+    this.failures.failure(exchange.reason!, () => {
+      const verdict = outcome === 'monitored' ? 'failed, let through by monitor mode' : 'rejected';
+      let line = `Approov token ${verdict}: ${exchange.reason} (${exchange.method} ${exchange.route})`;
+      for (const [name, value] of Object.entries(detailsOf(exchange))) {
+        // Quoted and cut short: some of these come from the client as it pleases.
+        if (value !== undefined) line += ` ${name}=${JSON.stringify(value.slice(0, 64))}`;
+      }
+      return line;
+    });
   }
 
   /** The policy of the context's handler, read once. */

@@ -23,6 +23,7 @@ describe('resolveApproovConfig', () => {
     expect(resolveApproovConfig({ secret })).toMatchObject({
       mode: 'enforce',
       logLevel: 'warn',
+      logRate: 10,
       missingTokenStatus: 401,
       missingBindingStatus: 401,
       tokenPrefix: '',
@@ -86,6 +87,13 @@ describe('resolveApproovConfig', () => {
       'must be "error", "warn", "log", "debug", "verbose" or false',
     ],
     ['logLevel', { logLevel: true }, 'must be "error"'],
+    ['logRate', { logRate: -1 }, 'must be a whole number of lines per second from 0, or Infinity'],
+    ['logRate', { logRate: 2.5 }, 'must be a whole number of lines per second from 0, or Infinity'],
+    [
+      'logRate',
+      { logRate: '10' },
+      'must be a whole number of lines per second from 0, or Infinity',
+    ],
     ['missingTokenStatus', { missingTokenStatus: 403 }, 'must be 401 or 400'],
     ['missingBindingStatus', { missingBindingStatus: '400' }, 'must be 401 or 400'],
     ['exceptionFactory', { exceptionFactory: {} }, 'must be a function'],

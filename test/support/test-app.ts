@@ -1,6 +1,7 @@
 import { expect } from '@jest/globals';
 import type {
   CallHandler,
+  DynamicModule,
   ExecutionContext,
   INestApplication,
   LoggerService,
@@ -11,7 +12,12 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import request, { type Response } from 'supertest';
-import type { ApproovFailureReason } from 'nestjs-approov';
+import {
+  APPROOV_MODULE_OPTIONS,
+  type ApproovFailureReason,
+  ApproovModule,
+  type ApproovModuleOptions,
+} from 'nestjs-approov';
 
 export type AdapterName = 'express' | 'fastify';
 export const ADAPTERS: readonly AdapterName[] = ['express', 'fastify'];
@@ -97,7 +103,12 @@ export class TestApp {
       trustProxy = false,
     }: StartOptions = {},
   ): Promise<TestApp> {
-    const moduleRef = await override(Test.createTestingModule(metadata).setLogger(logs)).compile();
+    const moduleRef = await override(
+      Test.createTestingModule({
+        ...metadata,
+        imports: metadata.imports?.map(everyFailureLogged),
+      }).setLogger(logs),
+    ).compile();
     const app =
       adapter === 'fastify'
         ? moduleRef.createNestApplication<NestFastifyApplication>(
@@ -187,6 +198,33 @@ export class TestApp {
   close(): Promise<void> {
     return this.app.close();
   }
+}
+
+/**
+ * `ApproovModule.forRoot()` / `forRootAsync()` with `logRate: Infinity` unless the test sets it:
+ * the suites check the line of each refused request, and send more than the default 10 a second.
+ * The tests of `logRate` set it.
+ */
+function everyFailureLogged<T>(imported: T): T {
+  const dynamic = imported as DynamicModule;
+  if (dynamic?.module !== ApproovModule) return imported;
+  const providers = dynamic.providers?.map((provider) => {
+    if (typeof provider !== 'object' || provider.provide !== APPROOV_MODULE_OPTIONS)
+      return provider;
+    const withRate = (options: ApproovModuleOptions) => ({ logRate: Infinity, ...options });
+    if ('useValue' in provider)
+      return { ...provider, useValue: withRate(provider.useValue as ApproovModuleOptions) };
+    if ('useFactory' in provider) {
+      const factory = provider.useFactory;
+      return {
+        ...provider,
+        useFactory: async (...args: unknown[]) =>
+          withRate((await factory(...args)) as ApproovModuleOptions),
+      };
+    }
+    return provider;
+  });
+  return { ...dynamic, providers } as T;
 }
 
 /**
