@@ -6,13 +6,21 @@ import { createClient } from 'graphql-ws';
 import {
   ApproovClaims,
   ApproovGuard,
+  type ApproovMessageSigningOptions,
   ApproovModule,
   ApproovTokenBinding,
   SkipApproov,
 } from 'nestjs-approov';
 import { signApproovRequest } from 'nestjs-approov/testing';
 import WebSocket from 'ws';
-import { ADAPTERS, expectNoTokenLogged, handlerCalls, logs, TestApp } from './support/test-app.js';
+import {
+  ADAPTERS,
+  type AdapterName,
+  expectNoTokenLogged,
+  handlerCalls,
+  logs,
+  TestApp,
+} from './support/test-app.js';
 import { header, mint, SECRET } from './support/tokens.js';
 
 const typeDefs = `
@@ -188,21 +196,7 @@ describe.each(ADAPTERS)('GraphQL with Apollo (%s)', (adapter) => {
 describe.each(ADAPTERS)('GraphQL over HTTP with message signing (%s)', (adapter) => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await TestApp.start(
-      adapter,
-      {
-        imports: [
-          ApproovModule.forRoot({ secret: SECRET, messageSigning: { labels: ['install'] } }),
-          GraphQLModule.forRoot<ApolloDriverConfig>({
-            driver: ApolloDriver,
-            typeDefs,
-            subscriptions: { 'graphql-ws': true },
-          }),
-        ],
-        providers: [ThingsResolver, { provide: APP_GUARD, useExisting: ApproovGuard }],
-      },
-      { rawBody: true },
-    );
+    app = await startSigned(adapter, { labels: ['install'] });
   });
   afterAll(() => app.close());
 
@@ -263,6 +257,24 @@ describe.each(ADAPTERS)('GraphQL over HTTP with message signing (%s)', (adapter)
   });
 });
 
+/** The GraphQL app (queries and subscriptions over graphql-ws) with `messageSigning`. */
+const startSigned = (adapter: AdapterName, messageSigning: ApproovMessageSigningOptions) =>
+  TestApp.start(
+    adapter,
+    {
+      imports: [
+        ApproovModule.forRoot({ secret: SECRET, messageSigning }),
+        GraphQLModule.forRoot<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          typeDefs,
+          subscriptions: { 'graphql-ws': true },
+        }),
+      ],
+      providers: [ThingsResolver, { provide: APP_GUARD, useExisting: ApproovGuard }],
+    },
+    { rawBody: true },
+  );
+
 /**
  * Subscribes to `ticks` with the handshake headers `headers` and the connection parameters
  * `params`; resolves with what the subscription received, once it ends.
@@ -304,24 +316,7 @@ const query = (app: TestApp, body: string, headers: Record<string, string>) =>
 describe.each(ADAPTERS)('GraphQL with replay-checked signatures (%s)', (adapter) => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await TestApp.start(
-      adapter,
-      {
-        imports: [
-          ApproovModule.forRoot({
-            secret: SECRET,
-            messageSigning: { labels: ['install'], replay: true },
-          }),
-          GraphQLModule.forRoot<ApolloDriverConfig>({
-            driver: ApolloDriver,
-            typeDefs,
-            subscriptions: { 'graphql-ws': true },
-          }),
-        ],
-        providers: [ThingsResolver, { provide: APP_GUARD, useExisting: ApproovGuard }],
-      },
-      { rawBody: true },
-    );
+    app = await startSigned(adapter, { labels: ['install'], replay: true });
   });
   afterAll(() => app.close());
 
