@@ -60,6 +60,19 @@ class ThingsResolver {
   }
 }
 
+const HELLO = JSON.stringify({ query: '{ hello }' });
+
+/** The headers of the `hello` query to `app`, signed now by device-3's SDK. */
+const signedHello = (app: TestApp) =>
+  signApproovRequest({
+    secret: SECRET,
+    method: 'POST',
+    url: `${app.address}/graphql`,
+    headers: { 'Content-Type': 'application/json' },
+    body: HELLO,
+    token: { claims: { did: 'device-3' } },
+  }).headers;
+
 /**
  * Asserts GraphQL's answer to a refusal: the field is null, with an UNAUTHENTICATED error that
  * says no more, and no resolver ran.
@@ -200,16 +213,8 @@ describe.each(ADAPTERS)('GraphQL over HTTP with message signing (%s)', (adapter)
   });
   afterAll(() => app.close());
 
-  const body = JSON.stringify({ query: '{ hello }' });
-  const signed = () =>
-    signApproovRequest({
-      secret: SECRET,
-      method: 'POST',
-      url: `${app.address}/graphql`,
-      headers: { 'Content-Type': 'application/json' },
-      body,
-      token: { claims: { did: 'device-3' } },
-    }).headers;
+  const body = HELLO;
+  const signed = () => signedHello(app);
 
   it('answers a signed query like any signed request', async () => {
     const response = await app.sendRaw('post', '/graphql', Object.entries(signed()), body);
@@ -321,15 +326,8 @@ describe.each(ADAPTERS)('GraphQL with replay-checked signatures (%s)', (adapter)
   afterAll(() => app.close());
 
   it('answers a signed query once, and refuses it sent again', async () => {
-    const body = JSON.stringify({ query: '{ hello }' });
-    const headers = signApproovRequest({
-      secret: SECRET,
-      method: 'POST',
-      url: `${app.address}/graphql`,
-      headers: { 'Content-Type': 'application/json' },
-      body,
-      token: { claims: { did: 'device-3' } },
-    }).headers;
+    const body = HELLO;
+    const headers = signedHello(app);
     const first = await query(app, body, headers);
     expect(first.body).toEqual({ data: { hello: 'hello device-3' } });
     expect(handlerCalls).toEqual(['hello']);

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { APPROOV_CONFIG, type ApproovConfig } from '../module/options.js';
+import { describeStoreError } from '../replay/replay-store.js';
 
 /**
  * A `@nestjs/terminus` health indicator of the replay store: `up` when it answers a ping (Redis:
@@ -26,9 +27,7 @@ export class ApproovHealthIndicator {
       await store.ping?.();
       return indicator.up({ replayStore });
     } catch (error) {
-      // The error's own words, not its stack: a store's message is its client's to write.
-      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      return indicator.down({ replayStore, message: message.slice(0, 160) });
+      return indicator.down({ replayStore, message: describeStoreError(error) });
     }
   }
 }

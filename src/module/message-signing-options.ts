@@ -194,8 +194,8 @@ export function resolveMessageSigning(options: unknown): ResolvedMessageSigning 
   if (options === undefined) return {};
   const where = 'messageSigning';
   // A store turns replay checks on and is the module's store; the rest are route settings.
-  const replay = typeof options === 'object' && options !== null && 'replay' in options;
-  const replayStore = replay && isReplayStore(options.replay) ? options.replay : undefined;
+  const givesReplay = typeof options === 'object' && options !== null && 'replay' in options;
+  const replayStore = givesReplay && isReplayStore(options.replay) ? options.replay : undefined;
   const route = checkRouteSigningOptions(
     replayStore === undefined ? options : { ...options, replay: true },
     where,

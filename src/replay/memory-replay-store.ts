@@ -53,7 +53,7 @@ export class ApproovMemoryReplayStore implements ApproovReplayStore {
   private readonly maxEntries: number;
   private readonly maxBytes: number;
   private readonly now: () => number;
-  /** Each key's expiry, in milliseconds since the epoch. */
+  /** Each key's expiry, in milliseconds of the store's clock. */
   private readonly expiries = new Map<string, number>();
   /** The keys to look at in each second of expiry, by that second modulo `RING_SECONDS`. */
   private buckets: (string[] | undefined)[] | undefined;

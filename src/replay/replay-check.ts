@@ -1,6 +1,6 @@
 import type { AcceptedSignature } from '../signing/message-verifier.js';
 import type { ReplayFailure } from './replay-failure.js';
-import type { ApproovReplayStore } from './replay-store.js';
+import { type ApproovReplayStore, describeStoreError } from './replay-store.js';
 
 /**
  * What the replay check says of a request: `undefined` when each of its signatures was used for
@@ -41,7 +41,7 @@ export class ReplayCheck {
   private unlogged = 0;
 
   constructor(
-    readonly store: ApproovReplayStore,
+    private readonly store: ApproovReplayStore,
     private readonly log: (line: string) => void,
     private readonly now: () => number = Date.now,
   ) {}
@@ -89,8 +89,11 @@ export class ReplayCheck {
     } else {
       const unlogged =
         this.unlogged > 0 ? `; ${this.unlogged} more failures since the last report` : '';
+      // An error's words are quoted (the client wrote them); a bare type needs no quotes.
+      const said = describeStoreError(error);
       this.log(
-        `Approov replay store failed (${describe(error)}): requests that need it are ` +
+        `Approov replay store failed (${error instanceof Error ? JSON.stringify(said) : said}): ` +
+          'requests that need it are ' +
           `${allow ? 'let through unchecked' : 'refused'} until it answers${unlogged}`,
       );
       this.lastLoggedAt = now;
@@ -98,10 +101,4 @@ export class ReplayCheck {
     }
     return allow ? 'unchecked' : 'replay_store_unavailable';
   }
-}
-
-/** The error's name and message, cut short: a store's message is its client's to write. */
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return typeof error;
-  return JSON.stringify(`${error.name}: ${error.message}`.slice(0, 160));
 }

@@ -27,6 +27,15 @@ export interface ApproovReplayStore {
   ping?(): Promise<void>;
 }
 
+/**
+ * What a store's failure says, for a log line or a health report: the error's name and message,
+ * cut short (a store's message is its client's to write), or only the type of a thrown non-error.
+ */
+export function describeStoreError(error: unknown): string {
+  if (!(error instanceof Error)) return typeof error;
+  return `${error.name}: ${error.message}`.slice(0, 160);
+}
+
 /** Whether `value` has the shape of a replay store. */
 export function isReplayStore(value: unknown): value is ApproovReplayStore {
   return (
