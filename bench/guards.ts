@@ -31,6 +31,18 @@ export class NoopGuard implements CanActivate {
   }
 }
 
+/**
+ * The cheapest refusal Nest allows: an exception built once, thrown without reading the request.
+ * The reference of a stream of forged tokens: what refusing costs before any check.
+ */
+export class PrebuiltRefusalGuard implements CanActivate {
+  private static readonly refusal = new UnauthorizedException();
+
+  canActivate(): boolean {
+    throw PrebuiltRefusalGuard.refusal;
+  }
+}
+
 const floorKey: KeyObject = createSecretKey(Buffer.from(SECRET, 'base64'));
 
 /** The claims `floorClaims()` reads. */

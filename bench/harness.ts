@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { type AddressInfo, createServer } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { generateApproovKeyPair } from 'nestjs-approov/testing';
@@ -29,12 +29,42 @@ export function pinLoadToCpu1(): void {
     execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 }
 
+/** An amount of log output. */
+export interface LogVolume {
+  lines: number;
+  bytes: number;
+}
+
+/** Counts the lines of a growing file, reading only what was added since the last call. */
+function logCounter(path: string): () => LogVolume {
+  const volume = { lines: 0, bytes: 0 };
+  const chunk = Buffer.alloc(1 << 20);
+  return () => {
+    const fd = openSync(path, 'r');
+    try {
+      for (let read; (read = readSync(fd, chunk, 0, chunk.length, volume.bytes)) > 0;) {
+        for (let at = chunk.indexOf(10); at >= 0 && at < read; at = chunk.indexOf(10, at + 1)) {
+          volume.lines += 1;
+        }
+        volume.bytes += read;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return { ...volume };
+  };
+}
+
 /** The benchmarked app in a child process, pinned to CPU 0 where possible. */
 export interface BenchServer {
   readonly url: string;
   readonly child: ChildProcess;
   /** The child's resident memory, in bytes. */
   rss(): number;
+  /** The file the app's stdout (Nest's logger) goes to, as in production. */
+  readonly logFile: string;
+  /** How much the app has written to its log file so far: lines and bytes. */
+  logged(): LogVolume;
   /**
    * Waits until the app has worked off what the last load left it: pipelined requests already
    * read go on running after the load generator stops (100 connections x 10 of `/quickstart`
@@ -99,8 +129,11 @@ export async function startServer(
       publicKey.export({ format: 'pem', type: 'spki' }),
     ]),
   );
+  const logFile = `${os.tmpdir()}/nestjs-approov-bench-${adapter}-${process.pid}.log`;
+  const log = openSync(logFile, 'w');
   const child = fork(SERVER, [adapter], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // A file, not a pipe: Node writes to it synchronously, as a production app logging to a file.
+    stdio: ['ignore', log, 'inherit', 'ipc'],
     execPath: canPin ? 'taskset' : process.execPath,
     execArgv: canPin ? ['-c', '0', process.execPath] : [],
     env: {
@@ -109,6 +142,7 @@ export async function startServer(
       ...(redisUrl !== undefined && { [BENCH_REDIS_URL_VARIABLE]: redisUrl }),
     },
   });
+  closeSync(log);
   const { port } = await new Promise<{ port: number }>((resolve, reject) => {
     child.once('message', (message) => resolve(message as { port: number }));
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
@@ -116,6 +150,8 @@ export async function startServer(
   return {
     url: `http://127.0.0.1:${port}`,
     child,
+    logFile,
+    logged: logCounter(logFile),
     rss: () => {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
@@ -123,7 +159,10 @@ export async function startServer(
     settle: () => settle(child.pid!),
     stop: () =>
       new Promise((resolve) => {
-        child.once('exit', () => resolve());
+        child.once('exit', () => {
+          rmSync(logFile, { force: true });
+          resolve();
+        });
         child.kill();
       }),
   };

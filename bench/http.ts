@@ -10,6 +10,11 @@
  * those routes and `/open`, the reference of every ratio: such a run prints the targets it can
  * judge and writes no results, so that bench/results/http.json stays a full run's.
  *
+ * The app runs with the guard's default options and Nest's logger on, its stdout written to a
+ * file as in production: each route's row says how many lines a second it wrote there.
+ *
+ * BENCH_SAVE_AS=name writes the results of a run, full or not, to bench/results/name.json.
+ *
  * Before each load the app is let settle (`BenchServer.settle()`): the pipelined requests a load
  * leaves queued would otherwise slow the next route, most of all after `/quickstart`.
  *
@@ -24,16 +29,18 @@
  * is at hand (REDIS_URL, or a `redis-server` this run starts), both are measured again on an app
  * whose replay store is that Redis, and printed in a table of their own.
  *
- * The keyset routes (`/protected-rs256`, `/protected-es256` and their floors) send a token the
- * guard has never verified on every request: each route draws, with a cursor of its own kept from
- * one load to the next, from a pool of tokens signed beforehand, 16 times the app's token cache
- * (CACHE_SIZE). The guard remembers about as many tokens as its cache holds (the cache, and the
+ * The routes of first sightings send a token the guard has never seen on every request: the
+ * keyset routes (`/protected-rs256`, `/protected-es256` and their floors), `/protected-new` and
+ * its floor (HS256, the account secret), and, under attack, `/rejected` and its reference
+ * `/refused-prebuilt` (HS256 tokens signed with another secret: forged). Each route draws, with a
+ * cursor of its own kept from one load to the next, from a pool of tokens signed beforehand, 16
+ * times the app's token cache (CACHE_SIZE). The guard remembers about as many tokens as its cache holds (the cache, and the
  * fingerprints of tokens verified once that admit a token to it on its second request), so a
  * token is long forgotten when the route comes round to it again, 160,000 requests later: every
  * request is a first sighting, as the cache size of the app stays the default (one cache serves
  * all routes, and `/protected` measures its hits).
  */
-import { createHmac, createSecretKey } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -63,7 +70,6 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const AUTHORIZATION = 'Bearer user-session-token';
 const valid = mintApproovToken({ secret: SECRET, ttlSeconds: 3600 });
 const bound = mintApproovToken({ secret: SECRET, ttlSeconds: 3600, bind: [AUTHORIZATION] });
-const forged = `${valid.slice(0, -4)}AAAA`;
 
 /** A signature is valid until 30 s after `created`: a load must end before that. */
 const MAX_SIGNED_LOAD_SECONDS = 25;
@@ -157,30 +163,44 @@ function fresh(url: string, seconds: number): LoadRequests {
   };
 }
 
-/** How many tokens each keyset pool holds: 16 times the cache, see above. */
-const POOL_SIZE = 16 * CACHE_SIZE;
-const pools = new Map<KeysetAlgorithm, readonly string[]>();
+/** The streams of tokens never seen before: a keyset key's, the account secret's, forged ones. */
+type Stream = KeysetAlgorithm | 'HS256' | 'forged';
 
-/** The pool of `alg`, signed on first use (about half a minute for RS256) and kept for the run. */
-function poolOf(alg: KeysetAlgorithm): readonly string[] {
-  let pool = pools.get(alg);
+/** How many tokens each pool holds: 16 times the cache, see above. */
+const POOL_SIZE = 16 * CACHE_SIZE;
+const pools = new Map<Stream, readonly string[]>();
+/** The secret of the forged tokens: not the app's, so every signature is wrong. */
+const FORGING_SECRET = randomBytes(64).toString('base64');
+
+/** The signing key of a stream's tokens. */
+function signingKeyOf(stream: Stream): Parameters<typeof mintApproovToken>[0] {
+  if (stream === 'HS256') return { secret: SECRET };
+  if (stream === 'forged') return { secret: FORGING_SECRET };
+  return {
+    key: { alg: stream, key: keysetKeyPairs()[stream].privateKey, kid: KEYSET_KIDS[stream] },
+  };
+}
+
+/** The pool of `stream`, signed on first use (about half a minute for RS256) and kept for the run. */
+function poolOf(stream: Stream): readonly string[] {
+  let pool = pools.get(stream);
   if (pool === undefined) {
-    process.stderr.write(`signing ${POOL_SIZE} ${alg} tokens...\n`);
-    const key = { alg, key: keysetKeyPairs()[alg].privateKey, kid: KEYSET_KIDS[alg] };
+    process.stderr.write(`signing ${POOL_SIZE} ${stream} tokens...\n`);
+    const key = signingKeyOf(stream);
     const now = Date.now();
     pool = Array.from({ length: POOL_SIZE }, (_, i) =>
-      mintApproovToken({ key, now, ttlSeconds: 3600, claims: { did: `device-${i}` } }),
+      mintApproovToken({ ...key, now, ttlSeconds: 3600, claims: { did: `device-${i}` } }),
     );
-    pools.set(alg, pool);
+    pools.set(stream, pool);
   }
   return pool;
 }
 
-/** Requests each with the next token of `alg`'s pool, by a cursor of the route's own. */
-function distinct(alg: KeysetAlgorithm): () => LoadRequests {
+/** Requests each with the next token of `stream`'s pool, by a cursor of the route's own. */
+function distinct(stream: Stream): () => LoadRequests {
   let next = 0;
   return () => {
-    const pool = poolOf(alg);
+    const pool = poolOf(stream);
     return {
       requests: [
         {
@@ -201,7 +221,10 @@ const ROUTES: Record<string, (url: string, seconds: number) => LoadRequests> = {
   '/floor': always({ 'approov-token': valid }),
   '/protected': always({ 'approov-token': valid }),
   '/protected-bound': always({ 'approov-token': bound, authorization: AUTHORIZATION }),
-  '/rejected': always({ 'approov-token': forged }),
+  '/refused-prebuilt': distinct('forged'),
+  '/rejected': distinct('forged'),
+  '/floor-new': distinct('HS256'),
+  '/protected-new': distinct('HS256'),
   '/quickstart': always({ 'approov-token': valid }),
   '/floor-signed': signed('install'),
   '/floor-signed-account': signed('account'),
@@ -214,7 +237,7 @@ const ROUTES: Record<string, (url: string, seconds: number) => LoadRequests> = {
   '/floor-es256': distinct('ES256'),
   '/protected-es256': distinct('ES256'),
 };
-const EXPECTED_STATUS: Record<string, number> = { '/rejected': 401 };
+const EXPECTED_STATUS: Record<string, number> = { '/refused-prebuilt': 401, '/rejected': 401 };
 
 /** The routes of this run: all, or `/open` and those of BENCH_ROUTES. */
 const SELECTED = process.env.BENCH_ROUTES?.split(',').map((route) => route.trim());
@@ -237,6 +260,8 @@ interface Sample {
   rps: number;
   p50: number;
   p99: number;
+  /** Lines the app wrote to its log a second, during the load. */
+  logLines: number;
 }
 
 /** Loads `route` for `seconds` once the app is idle, with headers made for this load. */
@@ -247,6 +272,7 @@ async function load(server: BenchServer, route: string, seconds: number) {
   // The last load's requests are garbage now: collected here, not by the load generator mid-load
   // (a pool of signed requests is tens of megabytes, and the load after it would lose ~10%).
   globalThis.gc?.();
+  const loggedBefore = server.logged().lines;
   const result = await autocannon({
     url,
     ...requests,
@@ -254,7 +280,7 @@ async function load(server: BenchServer, route: string, seconds: number) {
     pipelining: 10,
     duration: seconds,
   });
-  return result;
+  return Object.assign(result, { logLines: (server.logged().lines - loggedBefore) / seconds });
 }
 
 /**
@@ -303,6 +329,7 @@ async function measure(
           rps: result.requests.average,
           p50: result.latency.p50,
           p99: result.latency.p99,
+          logLines: result.logLines,
         };
         process.stderr.write(
           `${adapter} round ${round + 1} ${route}: ${Math.round(result.requests.average)} req/s\n`,
@@ -323,6 +350,7 @@ async function measure(
             ratioToOpen: Number(of((s, open) => s.rps / open.rps).toFixed(3)),
             addedMicroseconds: Number(of((s, open) => 1e6 / s.rps - 1e6 / open.rps).toFixed(1)),
             roundRps: rounds.map((samples) => Math.round(samples[route].rps)),
+            logLinesPerSecond: Number(of((s) => s.logLines).toFixed(1)),
           },
         ];
       }),
@@ -336,11 +364,11 @@ type Table = Awaited<ReturnType<typeof measure>>;
 
 function print(adapter: string, table: Table): void {
   console.log(`\n${adapter} (medians of ${ROUNDS} rounds of ${SECONDS} s)`);
-  console.log('| route | req/s | p50 ms | p99 ms | R = route / open | µs added |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| route | req/s | p50 ms | p99 ms | R = route / open | µs added | log lines/s |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [route, row] of Object.entries(table)) {
     console.log(
-      `| ${route} | ${row.rps} | ${row.p50Ms} | ${row.p99Ms} | ${row.ratioToOpen.toFixed(2)} | ${row.addedMicroseconds} |`,
+      `| ${route} | ${row.rps} | ${row.p50Ms} | ${row.p99Ms} | ${row.ratioToOpen.toFixed(2)} | ${row.addedMicroseconds} | ${row.logLinesPerSecond} |`,
     );
   }
 }
@@ -382,6 +410,16 @@ function checkTargets(
     ['Express', express],
   ] as const) {
     targets.push(
+      [
+        `${adapter} /rejected >= 0.80 x /refused-prebuilt, forged tokens, logger on (median of per-round ratios)`,
+        vsFloor(table, '/rejected', '/refused-prebuilt'),
+        0.8,
+      ],
+      [
+        `${adapter} /protected-new >= 0.80 x /floor-new, a new valid token each request (median of per-round ratios)`,
+        vsFloor(table, '/protected-new', '/floor-new'),
+        0.8,
+      ],
       [
         `${adapter} R(/protected-signed) >= 0.90 x R(/floor-signed)`,
         r(table, '/protected-signed') / r(table, '/floor-signed'),
@@ -452,7 +490,8 @@ if (redis !== undefined) {
 }
 const targets = checkTargets(fastify, express, inRedis);
 console.log(`\nTargets:\n${targets.join('\n')}`);
-if (SELECTED === undefined) {
+const saveAs = process.env.BENCH_SAVE_AS ?? (SELECTED === undefined ? 'http' : undefined);
+if (saveAs !== undefined) {
   const results = {
     environment: environment(),
     seconds: SECONDS,
@@ -464,8 +503,8 @@ if (SELECTED === undefined) {
   };
   const out = fileURLToPath(new URL('../bench/results/', import.meta.url));
   mkdirSync(out, { recursive: true });
-  writeFileSync(`${out}http.json`, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\nWritten to bench/results/http.json`);
+  writeFileSync(`${out}${saveAs}.json`, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nWritten to bench/results/${saveAs}.json`);
 } else {
   console.log(
     '\nBENCH_ROUTES chose the routes: nothing written, http.json keeps the last full run',

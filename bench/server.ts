@@ -31,6 +31,7 @@ import {
   KEYSET_PUBLIC_KEYS_VARIABLE,
   type KeysetAlgorithm,
   NoopGuard,
+  PrebuiltRefusalGuard,
   QuickstartGuard,
   SECRET,
 } from './guards.js';
@@ -91,9 +92,28 @@ class BenchController {
     return ANSWER;
   }
 
+  @Get('refused-prebuilt')
+  @UseGuards(PrebuiltRefusalGuard)
+  refusedPrebuilt() {
+    return ANSWER;
+  }
+
   @Get('rejected')
   @UseGuards(ApproovGuard)
   rejected() {
+    return ANSWER;
+  }
+
+  // The floor and the guard of `/protected`, fed a token never seen before on every request.
+  @Get('floor-new')
+  @UseGuards(FloorGuard)
+  floorNew() {
+    return ANSWER;
+  }
+
+  @Get('protected-new')
+  @UseGuards(ApproovGuard)
+  protectedNew() {
     return ANSWER;
   }
 
@@ -173,8 +193,10 @@ class BenchController {
   }
 }
 
+// The default options of the guard (a failure line at `warn`, at most `logRate` a second) and
+// Nest's own logger, as an app runs in production: a flood of forged tokens measures the logging
+// too. The load generator sends the app's stdout to a file.
 @Module({
-  // The log line per rejection is left out: it would measure the logger, not the guard.
   imports: [
     ApproovModule.forRoot({
       // The account secret (the HS256 routes) and two keyset keys, as an app with both has them.
@@ -184,7 +206,6 @@ class BenchController {
         { kid: KEYSET_KIDS.ES256, alg: 'ES256', key: publicKeys.ES256 },
       ],
       cacheSize: CACHE_SIZE,
-      logLevel: false,
       messageSigning: { accountKey: ACCOUNT_KEY },
       // A timeout of a second, not 50 ms: the load generator keeps ~1,000 requests queued on an
       // app at full CPU, beside Redis on the load generator's CPU; a claim then waits longer than
@@ -199,7 +220,7 @@ class BenchController {
 class BenchModule {}
 
 const adapter = process.argv[2] === 'express' ? new ExpressAdapter() : new FastifyAdapter();
-const app = await NestFactory.create(BenchModule, adapter, { logger: false });
+const app = await NestFactory.create(BenchModule, adapter);
 await app.listen(0, '127.0.0.1');
 const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
 process.send?.({ port });
