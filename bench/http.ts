@@ -13,6 +13,7 @@
  * The app runs with the guard's default options and Nest's logger on, its stdout written to a
  * file as in production: each route's row says how many lines a second it wrote there.
  *
+ * BENCH_ADAPTERS (`fastify` or `express`) measures on one adapter only.
  * BENCH_SAVE_AS=name writes the results of a run, full or not, to bench/results/name.json.
  *
  * Before each load the app is let settle (`BenchServer.settle()`): the pipelined requests a load
@@ -307,12 +308,27 @@ function checkAnswers(
   }
 }
 
-/** Measures `routes` on `adapter`, with the replay store in the Redis at `redisUrl` if given. */
+/** The adapters of this run: both, or those of BENCH_ADAPTERS (`fastify`, `express`). */
+const ADAPTERS = process.env.BENCH_ADAPTERS?.split(',').map((adapter) => adapter.trim()) ?? [
+  'fastify',
+  'express',
+];
+for (const adapter of ADAPTERS) {
+  if (adapter !== 'fastify' && adapter !== 'express') {
+    throw new Error(`BENCH_ADAPTERS: no adapter ${adapter}; the adapters: fastify,express`);
+  }
+}
+
+/**
+ * Measures `routes` on `adapter`, with the replay store in the Redis at `redisUrl` if given; an
+ * empty table for an adapter that BENCH_ADAPTERS leaves out.
+ */
 async function measure(
   adapter: 'fastify' | 'express',
   routes: readonly string[] = MEASURED,
   redisUrl?: string,
 ) {
+  if (!ADAPTERS.includes(adapter)) return {};
   const server = await startServer(adapter, redisUrl);
   try {
     for (const route of routes) {
@@ -363,6 +379,7 @@ async function measure(
 type Table = Awaited<ReturnType<typeof measure>>;
 
 function print(adapter: string, table: Table): void {
+  if (Object.keys(table).length === 0) return;
   console.log(`\n${adapter} (medians of ${ROUNDS} rounds of ${SECONDS} s)`);
   console.log('| route | req/s | p50 ms | p99 ms | R = route / open | µs added | log lines/s |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
