@@ -31,7 +31,6 @@ const nest = (major) =>
         '@nestjs/platform-express': '11.2.10',
         '@nestjs/platform-fastify': '11.2.8',
         '@nestjs/testing': '11.2.6',
-        '@nestjs/jwt': '11.0.2',
         typescript: '5.9.3',
       }
     : {
@@ -40,7 +39,6 @@ const nest = (major) =>
         '@nestjs/platform-express': '12.5.1',
         '@nestjs/platform-fastify': '12.5.0',
         '@nestjs/testing': '12.1.1',
-        '@nestjs/jwt': '12.0.2',
         typescript: '6.0.3',
       };
 

@@ -1,18 +1,10 @@
-import { JwtService } from '@nestjs/jwt';
 import { RecentCache } from '../cache/recent-cache.js';
 import { SecondSighting } from '../cache/second-sighting.js';
-import { ALGORITHM_SPECS } from './algorithms.js';
 import type { ApproovClaims } from './claims.js';
 import { checkJws } from './jws.js';
 import type { TokenKeySet } from './key-set.js';
 import { checkTimeClaims } from './time-claims.js';
 import type { TokenFailure } from './token-failure.js';
-import type { VerificationKey } from './verification-key.js';
-
-interface DecodedJws {
-  header: Record<string, unknown>;
-  payload: unknown;
-}
 
 /** Where `check()` leaves the claims of a token whose signature is valid. */
 export interface ClaimsSink {
@@ -31,20 +23,18 @@ export interface TokenVerifierSettings {
 /**
  * Verifies Approov tokens with a set of keys: structure, header, signature and time claims.
  *
- * A token first goes through a strict check of its own (`checkJws`), which throws nothing, so
- * garbage and forged tokens cost no more than one verification with each selected key. A token
- * signed with an HMAC key (the account secret) is then verified again by the library's own
- * `JwtService` (never the application's `JwtModule`), which parses the payload; one signed with
- * a public key is verified once, as a second public-key verification would double the cost of
- * every new token. A token that passes and is within its lifetime the second time it is seen is
+ * Each token is checked in full, once, by `checkJws`, which throws nothing, so garbage and
+ * forged tokens cost no more than one verification with each selected key; the payload of a
+ * token whose signature is valid is then parsed. (A second verification by `@nestjs/jwt`, as
+ * earlier versions made for HMAC tokens, doubled the cost of every new token and caught nothing
+ * that `checkJws` lets through: the test suite checks that every token accepted here verifies
+ * with `@nestjs/jwt` too, see docs/performance.md.) A token that passes and is within its lifetime the second time it is seen is
  * remembered, by its exact text, in a bounded cache: the next requests with it skip the signature
  * check, never the time check. (An app sends its token on every call for minutes; a token seen
  * once, as each of a large fleet's new tokens is, would cost more in the cache than it saves.)
  */
 export class ApproovTokenVerifier {
   private keys: TokenKeySet;
-  /** One `JwtService` per HMAC key, pinned to that key and its algorithm. */
-  private readonly jwtServices = new WeakMap<VerificationKey, JwtService>();
   private readonly clockToleranceSeconds: number;
   /** Verified tokens and their frozen claims. */
   private readonly verified: RecentCache<string, ApproovClaims>;
@@ -56,7 +46,6 @@ export class ApproovTokenVerifier {
     this.verified = new RecentCache(settings.cacheSize);
     this.verifiedOnce = new SecondSighting(settings.cacheSize);
     this.keys = settings.keys;
-    this.prepare(settings.keys);
   }
 
   /** The keys in use. */
@@ -69,7 +58,6 @@ export class ApproovTokenVerifier {
    * remembered tokens are forgotten: one verified by a removed key must not pass again.
    */
   useKeys(keys: TokenKeySet): void {
-    this.prepare(keys);
     if (!keys.includesAll(this.keys)) this.verified.clear();
     this.keys = keys;
   }
@@ -102,45 +90,13 @@ export class ApproovTokenVerifier {
    * is not. The time claims are left to `check()`.
    */
   verifySignature(token: string): ApproovClaims | TokenFailure {
-    const key = checkJws(token, this.keys);
-    if (typeof key === 'string') return key;
-    const jwt = this.jwtServices.get(key);
-    let payload: unknown;
-    if (jwt === undefined) {
-      payload = parsePayload(token);
-    } else {
-      try {
-        payload = jwt.verify<DecodedJws>(token).payload;
-      } catch (error) {
-        return reasonOfJwtError(error);
-      }
-    }
+    const signedBy = checkJws(token, this.keys);
+    if (typeof signedBy === 'string') return signedBy;
+    const payload = parsePayload(token);
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
       return 'malformed_token';
     }
     return Object.freeze(payload) as ApproovClaims;
-  }
-
-  /** Builds the `JwtService` of each new HMAC key of `keys`, once. */
-  private prepare(keys: TokenKeySet): void {
-    for (const key of keys.keys) {
-      if (ALGORITHM_SPECS[key.alg].family !== 'hmac' || this.jwtServices.has(key)) continue;
-      this.jwtServices.set(
-        key,
-        new JwtService({
-          // A KeyObject: jsonwebtoken would otherwise try to parse the secret as a public key on
-          // every call.
-          secret: key.key,
-          // The time claims are checked here, on the exact clock rather than whole seconds.
-          verifyOptions: {
-            algorithms: [key.alg as 'HS256' | 'HS384' | 'HS512'],
-            complete: true,
-            ignoreExpiration: true,
-            ignoreNotBefore: true,
-          },
-        }),
-      );
-    }
   }
 }
 
@@ -152,11 +108,4 @@ function parsePayload(token: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function reasonOfJwtError(error: unknown): TokenFailure {
-  const message = error instanceof Error ? error.message : '';
-  if (message === 'invalid signature') return 'bad_signature';
-  if (message === 'invalid algorithm') return 'unsupported_algorithm';
-  return 'malformed_token';
 }
