@@ -28,6 +28,7 @@ const httpContext = (request: unknown): ExecutionContext =>
     getType: () => 'http',
     getHandler: () => handler,
     getClass: () => Target,
+    getArgByIndex: (index: number) => [request, {}, () => {}][index],
     switchToHttp: () => ({ getRequest: () => request }),
   }) as unknown as ExecutionContext;
 

@@ -88,14 +88,18 @@ const RPC_PATTERN_METADATA = 'microservices:pattern';
  * The object that carries a request's Approov claims: the HTTP request (also behind GraphQL), the
  * graphql-ws context of a subscription, or the WebSocket client. `undefined` for microservices.
  */
-export function carrierOf(context: ExecutionContext): Carrier | undefined {
-  switch (context.getType<string>()) {
+export function carrierOf(
+  context: ExecutionContext,
+  transport = transportOf(context),
+): Carrier | undefined {
+  // The arguments by index, as `switchToHttp()` and `switchToWs()` read them, without the
+  // helper objects those build on each call.
+  switch (transport) {
     case 'http':
-      return context.switchToHttp().getRequest<Carrier>();
+    case 'ws':
+      return context.getArgByIndex<Carrier>(0);
     case 'graphql':
       return context.getArgByIndex<{ req?: Carrier } | undefined>(2)?.req;
-    case 'ws':
-      return context.switchToWs().getClient<Carrier>();
     default:
       return undefined;
   }
@@ -154,7 +158,8 @@ export class ApproovExchange {
 
   /** Reads the request of `context`. */
   static of(context: ExecutionContext): ApproovExchange {
-    return new ApproovExchange(context, transportOf(context), carrierOf(context));
+    const transport = transportOf(context);
+    return new ApproovExchange(context, transport, carrierOf(context, transport));
   }
 
   /**

@@ -235,11 +235,19 @@ function keyMismatch(
 function verifierOf(key: KeyObject, spec: AlgorithmSpec): VerificationKey['verify'] {
   if (spec.family === 'hmac') {
     const length = Math.ceil((spec.hashBytes * 4) / 3);
+    // The two texts compared are written into buffers made once, not into new ones on each call:
+    // a forged token is refused without allocating here.
+    const given = Buffer.alloc(length);
+    const expected = Buffer.alloc(length);
     return (signingInput, signature) => {
       if (signature.length !== length) return false;
       // Compared as text: another encoding of the same bytes is another token.
-      const expected = createHmac(spec.hash!, key).update(signingInput).digest('base64url');
-      return timingSafeEqual(Buffer.from(signature, 'latin1'), Buffer.from(expected, 'latin1'));
+      given.write(signature, 'latin1');
+      expected.write(
+        createHmac(spec.hash!, key).update(signingInput, 'latin1').digest('base64url'),
+        'latin1',
+      );
+      return timingSafeEqual(given, expected);
     };
   }
   const details = key.asymmetricKeyDetails!;
