@@ -25,13 +25,13 @@ export interface TokenVerifierSettings {
  *
  * Each token is checked in full, once, by `checkJws`, which throws nothing, so garbage and
  * forged tokens cost no more than one verification with each selected key; the payload of a
- * token whose signature is valid is then parsed. (A second verification by `@nestjs/jwt`, as
- * earlier versions made for HMAC tokens, doubled the cost of every new token and caught nothing
- * that `checkJws` lets through: the test suite checks that every token accepted here verifies
- * with `@nestjs/jwt` too, see docs/performance.md.) A token that passes and is within its lifetime the second time it is seen is
- * remembered, by its exact text, in a bounded cache: the next requests with it skip the signature
- * check, never the time check. (An app sends its token on every call for minutes; a token seen
- * once, as each of a large fleet's new tokens is, would cost more in the cache than it saves.)
+ * token whose signature is valid is then parsed. (Earlier versions verified HMAC tokens a second
+ * time with `@nestjs/jwt`: that doubled the cost of every new token and refused nothing that
+ * `checkJws` accepts, which `jwt-agreement.spec.ts` holds; see docs/performance.md.) A token that
+ * passes and is within its lifetime the second time it is seen is remembered, by its exact text,
+ * in a bounded cache: the next requests with it skip the signature check, never the time check.
+ * (An app sends its token on every call for minutes; a token seen once, as each of a large
+ * fleet's new tokens is, would cost more in the cache than it saves.)
  */
 export class ApproovTokenVerifier {
   private keys: TokenKeySet;
