@@ -169,7 +169,8 @@ describe('every token the verifier accepts verifies with @nestjs/jwt too', () =>
         signature.slice(0, -1) +
           String.fromCharCode(signature.charCodeAt(signature.length - 1) + 1),
       ];
-      for (const variant of variants) {
+      // (Base64 of a signature without `-` or `_` is the same text: no variant then.)
+      for (const variant of variants.filter((text) => text !== signature)) {
         // Another text is another token, whatever bytes a lenient decoder makes of it.
         expect(expectAgreement(`${header}.${payload}.${variant}`)).toBe(false);
       }
