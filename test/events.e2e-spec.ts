@@ -66,6 +66,9 @@ describe.each(ADAPTERS)('onResult and logging (%s)', (adapter) => {
       'Approov-TraceID': 'trace-1',
     });
     expectAccepted(response, 'order');
+    // How long the check took: a first sighting of a token, well under a second.
+    expect(events[0].durationMs).toBeGreaterThan(0);
+    expect(events[0].durationMs).toBeLessThan(1000);
     expect(events).toEqual([
       {
         outcome: 'accepted',
@@ -73,6 +76,7 @@ describe.each(ADAPTERS)('onResult and logging (%s)', (adapter) => {
         transport: 'http',
         method: 'GET',
         route: '/orders/:id',
+        durationMs: expect.any(Number),
         did: 'device-1',
         arc: 'EAM2W37PSU',
         approovStatus: 'success',
@@ -108,6 +112,7 @@ describe.each(ADAPTERS)('onResult and logging (%s)', (adapter) => {
         transport: 'http',
         method: 'GET',
         route: '/orders/:id',
+        durationMs: expect.any(Number),
       },
     ]);
   });

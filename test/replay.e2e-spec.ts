@@ -426,6 +426,7 @@ describe.each(ADAPTERS)('replay protection with the in-memory store (%s)', (adap
           transport: 'http',
           method: 'GET',
           route: '/monitored',
+          durationMs: expect.any(Number),
           did: 'device-9',
         },
       ]);
@@ -448,6 +449,7 @@ describe.each(ADAPTERS)('replay protection with the in-memory store (%s)', (adap
           transport: 'http',
           method: 'GET',
           route: '/monitored',
+          durationMs: expect.any(Number),
           did: 'device-9',
         },
       ]);
@@ -466,6 +468,7 @@ describe.each(ADAPTERS)('replay protection with the in-memory store (%s)', (adap
         transport: 'http',
         method: 'POST',
         route: '/account',
+        durationMs: expect.any(Number),
         did: 'device-4',
         traceId: 'trace-4',
       };
@@ -693,6 +696,7 @@ describe.each(ADAPTERS)('replay settings (%s)', (adapter) => {
               transport: 'http',
               method: 'GET',
               route: '/install',
+              durationMs: expect.any(Number),
               did: 'device-6',
               replayUnchecked: true,
             },

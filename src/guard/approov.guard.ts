@@ -90,9 +90,11 @@ export class ApproovGuard implements CanActivate, OnModuleDestroy {
    * then is checked again.
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    // Timed only for `onResult`, which reports how long the check took.
+    const startedAt = this.config.onResult === undefined ? 0 : performance.now();
     let verdict: Verdict;
     try {
-      verdict = this.judge(context, true);
+      verdict = this.judge(context, true, startedAt);
     } catch (error) {
       verdict = this.unexpected(error, context);
     }
@@ -111,7 +113,7 @@ export class ApproovGuard implements CanActivate, OnModuleDestroy {
   }
 
   /** Decides on a request: `undefined` lets it through, otherwise the exception to throw. */
-  private judge(context: ExecutionContext, mayRefreshKeys: boolean): Verdict {
+  private judge(context: ExecutionContext, mayRefreshKeys: boolean, startedAt: number): Verdict {
     const policy = this.policyOf(context);
     if (policy.skip) return undefined;
     const exchange = ApproovExchange.of(context);
@@ -123,11 +125,11 @@ export class ApproovGuard implements CanActivate, OnModuleDestroy {
     }
     if (finding instanceof Promise) {
       return finding.then(
-        (reason) => this.conclude(context, exchange, policy, reason, mayRefreshKeys),
-        () => this.conclude(context, exchange, policy, 'internal_error', mayRefreshKeys),
+        (reason) => this.conclude(context, exchange, policy, reason, mayRefreshKeys, startedAt),
+        () => this.conclude(context, exchange, policy, 'internal_error', mayRefreshKeys, startedAt),
       );
     }
-    return this.conclude(context, exchange, policy, finding, mayRefreshKeys);
+    return this.conclude(context, exchange, policy, finding, mayRefreshKeys, startedAt);
   }
 
   /** Exposes the claims, reports, logs, and turns the finding into the verdict. */
@@ -137,12 +139,13 @@ export class ApproovGuard implements CanActivate, OnModuleDestroy {
     policy: RoutePolicy,
     reason: ApproovFailureReason | undefined,
     mayRefreshKeys: boolean,
+    startedAt: number,
   ): Verdict {
     exchange.reason = reason;
     // A key set may have gained the kid, or the algorithm, since it was last fetched.
     if ((reason === 'unknown_key' || reason === 'unsupported_algorithm') && mayRefreshKeys) {
       const refresh = this.keys.refreshForUnknownKey();
-      if (refresh !== undefined) return refresh.then(() => this.judge(context, false));
+      if (refresh !== undefined) return refresh.then(() => this.judge(context, false, startedAt));
     }
     const { carrier } = exchange;
     const monitored = reason !== undefined && policy.mode === 'monitor';
@@ -153,7 +156,7 @@ export class ApproovGuard implements CanActivate, OnModuleDestroy {
       carrier.approovVerified = reason === undefined;
     }
     const outcome = reason === undefined ? 'accepted' : monitored ? 'monitored' : 'rejected';
-    if (this.config.onResult !== undefined) this.report(exchange, policy, outcome);
+    if (this.config.onResult !== undefined) this.report(exchange, policy, outcome, startedAt);
     if (reason === undefined) return undefined;
     this.log(exchange, outcome);
     return monitored ? undefined : this.refusals.for(reason, exchange.transport);
@@ -298,6 +301,7 @@ export class ApproovGuard implements CanActivate, OnModuleDestroy {
     exchange: ApproovExchange,
     policy: RoutePolicy,
     outcome: ApproovResultEvent['outcome'],
+    startedAt: number,
   ): void {
     const event: ApproovResultEvent = {
       outcome,
@@ -306,6 +310,7 @@ export class ApproovGuard implements CanActivate, OnModuleDestroy {
       transport: exchange.transport,
       method: exchange.method,
       route: exchange.route,
+      durationMs: performance.now() - startedAt,
       ...detailsOf(exchange),
       ...(exchange.replayUnchecked && { replayUnchecked: true }),
     };

@@ -26,6 +26,11 @@ export interface ApproovResultEvent {
    * pattern for WebSockets.
    */
   readonly route: string;
+  /**
+   * How long the check took, in milliseconds (fractional): from the guard's call to its decision,
+   * including any wait for the replay store or a key set refresh.
+   */
+  readonly durationMs: number;
   /** The token's device id, when its signature was valid. */
   readonly did?: string;
   /** The token's attestation response code, when its signature was valid. */
