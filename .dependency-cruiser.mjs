@@ -58,10 +58,15 @@ export default {
     {
       name: 'optional-peers-stay-behind-their-entry-points',
       comment:
-        'ioredis and @nestjs/terminus are optional: only nestjs-approov/redis and nestjs-approov/terminus (and tests) may reach them, so the main entry loads without them.',
+        'ioredis, @nestjs/terminus, @nestjs/throttler and @opentelemetry/api are optional: only the entry points that need them (nestjs-approov/redis, /terminus, /throttler, /opentelemetry) and tests may reach them, so the main entry loads without them.',
       severity: 'error',
-      from: { path: '^src/', pathNot: [SPEC, '^src/(redis|terminus|integrations)/'] },
-      to: { path: '(^|/)node_modules/(ioredis|@nestjs/terminus)/' },
+      from: {
+        path: '^src/',
+        pathNot: [SPEC, '^src/(redis|terminus|throttler|opentelemetry|integrations)/'],
+      },
+      to: {
+        path: '(^|/)node_modules/(ioredis|@nestjs/terminus|@nestjs/throttler|@opentelemetry/)',
+      },
     },
     {
       name: 'testing-is-for-tests',

@@ -6,7 +6,8 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^nestjs-approov$': '<rootDir>/src/index.ts',
-    '^nestjs-approov/(testing|redis|terminus)$': '<rootDir>/src/$1/index.ts',
+    '^nestjs-approov/(testing|redis|terminus|opentelemetry|throttler)$':
+      '<rootDir>/src/$1/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {
