@@ -1,12 +1,17 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
 import {
   ApproovClaims,
   ApproovMessageSigning,
   ApproovTokenBinding,
   SkipApproov,
 } from 'nestjs-approov';
+import { ApproovThrottlerGuard } from 'nestjs-approov/throttler';
 
+// Rate limits per device: this guard runs after the global ApproovGuard, so it sees the verified
+// claims, and requests that Approov refuses never count. On this controller only, as
+// @nestjs/throttler's guard needs an HTTP request (docs/rate-limits.md for GraphQL).
 @Controller()
+@UseGuards(ApproovThrottlerGuard)
 export class AppController {
   /** Public: no Approov token needed. */
   @Get()

@@ -1,3 +1,5 @@
+// First: with OTEL=console, telemetry must patch `http` before the app loads it.
+import './telemetry.js';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';

@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import WebSocket from 'ws';
-import { AppModule } from '../sample-app/app.module.js';
 import { exampleRequests } from '../sample-app/example-requests.js';
 import { DUMMY_APPROOV_SECRET, sampleAppSecret } from '../sample-app/sample-secret.js';
 import {
@@ -16,6 +15,13 @@ import {
   logs,
   TestApp,
 } from './support/test-app.js';
+import { header } from './support/tokens.js';
+import { mintApproovToken } from 'nestjs-approov/testing';
+
+// The sample app limits its routes with @nestjs/throttler, CommonJS that requires the ES modules
+// of Nest: Jest loads it only after they are loaded (and only on Node.js 24.9 or later, where
+// tools/test.mjs runs this suite).
+const { AppModule, REQUESTS_PER_MINUTE } = await import('../sample-app/app.module.js');
 
 interface PrintedRequest {
   path: string;
@@ -121,6 +127,17 @@ describe.each(ADAPTERS)('sample app (%s)', (adapter) => {
       '/token-double-binding': 200,
       '/graphql': 200,
     });
+  });
+
+  it('limits each device to its requests a minute, apart from the other devices', async () => {
+    const device = (did: string) =>
+      header(mintApproovToken({ secret: DUMMY_APPROOV_SECRET, claims: { did } }));
+    for (let sent = 0; sent < REQUESTS_PER_MINUTE; sent += 1) {
+      expectAccepted(await app.get('/token-check', device('sample-limited')), 'tokenCheck');
+    }
+    const limited = await app.get('/token-check', device('sample-limited'));
+    expect([limited.status, handlerCalls]).toEqual([429, []]);
+    expectAccepted(await app.get('/token-check', device('sample-other')), 'tokenCheck');
   });
 
   it('answers the printed GraphQL query', async () => {
@@ -258,4 +275,27 @@ describe('sample app secret', () => {
       /published dummy secret/,
     );
   });
+});
+
+describe('the sample app in production, through a real app', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it.each(ADAPTERS)(
+    'refuses to start without a secret, or with the dummy one (%s)',
+    async (adapter) => {
+      process.env.NODE_ENV = 'production';
+      // Set, so that a developer's sample-app/.env cannot fill it in.
+      process.env.APPROOV_BASE64_SECRET = '';
+      await expect(TestApp.start(adapter, { imports: [AppModule] })).rejects.toThrow(
+        /APPROOV_BASE64_SECRET is not set/,
+      );
+      process.env.APPROOV_BASE64_SECRET = DUMMY_APPROOV_SECRET;
+      await expect(TestApp.start(adapter, { imports: [AppModule] })).rejects.toThrow(
+        /published dummy secret/,
+      );
+    },
+  );
 });

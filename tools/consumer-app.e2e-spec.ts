@@ -2,6 +2,8 @@
 // a Nest 11 CommonJS app and a Nest 12 ES-module app, with nestjs-approov installed from its
 // tarball, on Express and Fastify.
 import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Controller, Get, HttpCode, type INestApplication, Module, Post } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
@@ -73,6 +75,13 @@ async function start(adapter: string, guardOn = true): Promise<INestApplication>
   await app.listen(0, '127.0.0.1');
   return app;
 }
+
+// The optional peers are not installed here: the library above loaded, and works, without them.
+it('needs none of its optional peer dependencies', () => {
+  for (const peer of ['@opentelemetry/api', '@nestjs/throttler', '@nestjs/terminus', 'ioredis']) {
+    expect([peer, existsSync(join(process.cwd(), 'node_modules', peer))]).toEqual([peer, false]);
+  }
+});
 
 describe.each(['express', 'fastify'])('nestjs-approov in this app (%s)', (adapter) => {
   let app: INestApplication;

@@ -1,12 +1,11 @@
 /**
  * Bad configuration stops the app at startup, on both adapters, with a message that names the
  * option and never quotes the secret. (Every option's checks are unit-tested in
- * src/module/options.spec.ts; these go through a real app.)
+ * src/module/options.spec.ts; these go through a real app. The sample app's own refusals are in
+ * test/sample-app.e2e-spec.ts.)
  */
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { ApproovConfigError, ApproovModule, type ApproovModuleOptions } from 'nestjs-approov';
-import { AppModule } from '../../sample-app/app.module.js';
-import { DUMMY_APPROOV_SECRET } from '../../sample-app/sample-secret.js';
 import { ADAPTERS, TestApp } from '../support/test-app.js';
 import { SECRET } from '../support/tokens.js';
 
@@ -48,27 +47,4 @@ describe.each(ADAPTERS)('startup validation (%s)', (adapter) => {
   ])('refuses a bad %s', async (option, options) => {
     await expect(start(adapter, { secret: SECRET, ...options })).rejects.toThrow(`"${option}"`);
   });
-});
-
-describe('the sample app in production', () => {
-  const saved = { ...process.env };
-  afterEach(() => {
-    process.env = { ...saved };
-  });
-
-  it.each(ADAPTERS)(
-    'refuses to start without a secret, or with the dummy one (%s)',
-    async (adapter) => {
-      process.env.NODE_ENV = 'production';
-      // Set, so that a developer's sample-app/.env cannot fill it in.
-      process.env.APPROOV_BASE64_SECRET = '';
-      await expect(TestApp.start(adapter, { imports: [AppModule] })).rejects.toThrow(
-        /APPROOV_BASE64_SECRET is not set/,
-      );
-      process.env.APPROOV_BASE64_SECRET = DUMMY_APPROOV_SECRET;
-      await expect(TestApp.start(adapter, { imports: [AppModule] })).rejects.toThrow(
-        /published dummy secret/,
-      );
-    },
-  );
 });
