@@ -1,6 +1,7 @@
 /**
  * Both builds loaded in one process, as happens when an app and one of its libraries resolve the
  * package differently: the injection tokens and the ws handshake key must be one and the same.
+ * And every entry point of the `exports` map loads from both, with the same exports.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -33,5 +34,49 @@ describe('the ES module and CommonJS builds together', () => {
       sameConfigToken: true,
       sameHandshakeKey: true,
     });
+  });
+});
+
+// Outside Jest, whose registry cannot load @nestjs/throttler on Node < 24.9 (tools/test.mjs).
+const entryPointsScript = `
+  import { readFileSync } from 'node:fs';
+  import { createRequire } from 'node:module';
+  const require = createRequire(import.meta.url);
+  const { exports } = JSON.parse(readFileSync('./package.json', 'utf8'));
+  const loaded = {};
+  for (const [subpath, conditions] of Object.entries(exports)) {
+    if (subpath === './package.json') continue;
+    const esm = Object.keys(await import(conditions.import.default)).sort();
+    const cjs = Object.keys(require(conditions.require.default)).sort();
+    loaded[subpath] = { esm, sameInCjs: JSON.stringify(esm) === JSON.stringify(cjs) };
+  }
+  console.log(JSON.stringify(loaded));
+`;
+
+describe('the entry points', () => {
+  it('load from both builds, with the same exports', () => {
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', entryPointsScript], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(result.stderr).toBe('');
+    const loaded = JSON.parse(result.stdout) as Record<
+      string,
+      { esm: string[]; sameInCjs: boolean }
+    >;
+    expect(Object.keys(loaded)).toEqual([
+      '.',
+      './testing',
+      './redis',
+      './terminus',
+      './opentelemetry',
+      './throttler',
+    ]);
+    for (const { esm, sameInCjs } of Object.values(loaded)) {
+      expect(esm.length).toBeGreaterThan(0);
+      expect(sameInCjs).toBe(true);
+    }
+    expect(loaded['./opentelemetry'].esm).toEqual(['withApproovTelemetry']);
+    expect(loaded['./throttler'].esm).toEqual(['ApproovThrottlerGuard']);
   });
 });
