@@ -9,6 +9,16 @@ import { describe, expect, it } from '@jest/globals';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
+/** Runs `source` as an ES module in a Node process of its own, in the repository; its JSON output. */
+function runModule(source: string): unknown {
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', source], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  expect(result.stderr).toBe('');
+  return JSON.parse(result.stdout);
+}
+
 const script = `
   import { createRequire } from 'node:module';
   const esm = await import('./dist/esm/index.js');
@@ -24,12 +34,7 @@ const script = `
 
 describe('the ES module and CommonJS builds together', () => {
   it('share their injection tokens and keys', () => {
-    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      cwd: root,
-      encoding: 'utf8',
-    });
-    expect(result.stderr).toBe('');
-    expect(JSON.parse(result.stdout)).toEqual({
+    expect(runModule(script)).toEqual({
       distinctModules: true,
       sameConfigToken: true,
       sameHandshakeKey: true,
@@ -55,12 +60,7 @@ const entryPointsScript = `
 
 describe('the entry points', () => {
   it('load from both builds, with the same exports', () => {
-    const result = spawnSync(process.execPath, ['--input-type=module', '-e', entryPointsScript], {
-      cwd: root,
-      encoding: 'utf8',
-    });
-    expect(result.stderr).toBe('');
-    const loaded = JSON.parse(result.stdout) as Record<
+    const loaded = runModule(entryPointsScript) as Record<
       string,
       { esm: string[]; sameInCjs: boolean }
     >;
