@@ -36,12 +36,12 @@ export class NoopGuard implements CanActivate {
  * The reference of a stream of forged tokens: what refusing costs before any check.
  */
 export class PrebuiltRefusalGuard implements CanActivate {
-  private static readonly refusal = new UnauthorizedException();
-
   canActivate(): boolean {
-    throw PrebuiltRefusalGuard.refusal;
+    throw PREBUILT_REFUSAL;
   }
 }
+
+const PREBUILT_REFUSAL = new UnauthorizedException();
 
 const floorKey: KeyObject = createSecretKey(Buffer.from(SECRET, 'base64'));
 
@@ -78,6 +78,17 @@ export const floorVerify = (token: string): boolean => floorClaims(token) !== un
 export class FloorGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     if (!floorVerify(tokenOf(context))) throw new UnauthorizedException();
+    return true;
+  }
+}
+
+/**
+ * The floor of refusing a forged token: `floorVerify()`, then the prebuilt refusal. What any check
+ * that verifies each new token's signature must spend at least, the limit of `/rejected`.
+ */
+export class FloorRefusalGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    if (!floorVerify(tokenOf(context))) throw PREBUILT_REFUSAL;
     return true;
   }
 }

@@ -32,8 +32,8 @@
  *
  * The routes of first sightings send a token the guard has never seen on every request: the
  * keyset routes (`/protected-rs256`, `/protected-es256` and their floors), `/protected-new` and
- * its floor (HS256, the account secret), and, under attack, `/rejected` and its reference
- * `/refused-prebuilt` (HS256 tokens signed with another secret: forged). Each route draws, with a
+ * its floor (HS256, the account secret), and, under attack, `/rejected` and its references
+ * `/refused-prebuilt` and `/refused-floor` (HS256 tokens signed with another secret: forged). Each route draws, with a
  * cursor of its own kept from one load to the next, from a pool of tokens signed beforehand, 16
  * times the app's token cache (CACHE_SIZE). The guard remembers about as many tokens as its cache holds (the cache, and the
  * fingerprints of tokens verified once that admit a token to it on its second request), so a
@@ -224,6 +224,7 @@ const ROUTES: Record<string, (url: string, seconds: number) => LoadRequests> = {
   '/protected-bound': always({ 'approov-token': bound, authorization: AUTHORIZATION }),
   '/refused-prebuilt': distinct('forged'),
   '/rejected': distinct('forged'),
+  '/refused-floor': distinct('forged'),
   '/floor-new': distinct('HS256'),
   '/protected-new': distinct('HS256'),
   '/quickstart': always({ 'approov-token': valid }),
@@ -238,7 +239,11 @@ const ROUTES: Record<string, (url: string, seconds: number) => LoadRequests> = {
   '/floor-es256': distinct('ES256'),
   '/protected-es256': distinct('ES256'),
 };
-const EXPECTED_STATUS: Record<string, number> = { '/refused-prebuilt': 401, '/rejected': 401 };
+const EXPECTED_STATUS: Record<string, number> = {
+  '/refused-prebuilt': 401,
+  '/rejected': 401,
+  '/refused-floor': 401,
+};
 
 /** The routes of this run: all, or `/open` and those of BENCH_ROUTES. */
 const SELECTED = process.env.BENCH_ROUTES?.split(',').map((route) => route.trim());
@@ -431,6 +436,18 @@ function checkTargets(
         `${adapter} /rejected >= 0.80 x /refused-prebuilt, forged tokens, logger on (median of per-round ratios)`,
         vsFloor(table, '/rejected', '/refused-prebuilt'),
         0.8,
+      ],
+      [
+        // Not the issue's target: how close any check that verifies each forged token's HMAC can
+        // come to the prebuilt refusal, and what the guard adds to that minimal check.
+        `${adapter} /refused-floor >= 0.80 x /refused-prebuilt, the minimal HMAC check (reference)`,
+        vsFloor(table, '/refused-floor', '/refused-prebuilt'),
+        0.8,
+      ],
+      [
+        `${adapter} /rejected >= 0.90 x /refused-floor, forged tokens (reference)`,
+        vsFloor(table, '/rejected', '/refused-floor'),
+        0.9,
       ],
       [
         `${adapter} /protected-new >= 0.80 x /floor-new, a new valid token each request (median of per-round ratios)`,

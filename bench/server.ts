@@ -26,6 +26,7 @@ import {
   CACHE_SIZE,
   FloorGuard,
   FloorKeysetGuard,
+  FloorRefusalGuard,
   FloorSignedGuard,
   KEYSET_KIDS,
   KEYSET_PUBLIC_KEYS_VARIABLE,
@@ -101,6 +102,12 @@ class BenchController {
   @Get('rejected')
   @UseGuards(ApproovGuard)
   rejected() {
+    return ANSWER;
+  }
+
+  @Get('refused-floor')
+  @UseGuards(FloorRefusalGuard)
+  refusedFloor() {
     return ANSWER;
   }
 
