@@ -33,13 +33,14 @@
  * The routes of first sightings send a token the guard has never seen on every request: the
  * keyset routes (`/protected-rs256`, `/protected-es256` and their floors), `/protected-new` and
  * its floor (HS256, the account secret), and, under attack, `/rejected` and its references
- * `/refused-prebuilt` and `/refused-floor` (HS256 tokens signed with another secret: forged). Each route draws, with a
- * cursor of its own kept from one load to the next, from a pool of tokens signed beforehand, 16
- * times the app's token cache (CACHE_SIZE). The guard remembers about as many tokens as its cache holds (the cache, and the
- * fingerprints of tokens verified once that admit a token to it on its second request), so a
- * token is long forgotten when the route comes round to it again, 160,000 requests later: every
- * request is a first sighting, as the cache size of the app stays the default (one cache serves
- * all routes, and `/protected` measures its hits).
+ * `/refused-prebuilt` and `/refused-floor` (HS256 tokens signed with another secret: forged).
+ * Each route draws, with a cursor of its own kept from one load to the next, from a pool of
+ * tokens signed beforehand, 16 times the app's token cache (CACHE_SIZE). The guard remembers
+ * about as many tokens as its cache holds (the cache, and the fingerprints of tokens verified
+ * once that admit a token to it on its second request), so a token is long forgotten when the
+ * route comes round to it again, 160,000 requests later: every request is a first sighting, as
+ * the cache size of the app stays the default (one cache serves all routes, and `/protected`
+ * measures its hits).
  */
 import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
