@@ -3,7 +3,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { closeSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { generateApproovKeyPair } from 'nestjs-approov/testing';
+import { generateApproovKeyPair, mintApproovToken } from 'nestjs-approov/testing';
 import {
   BENCH_REDIS_URL_VARIABLE,
   KEYSET_KIDS,
@@ -53,6 +53,20 @@ function logCounter(path: string): () => LogVolume {
     }
     return { ...volume };
   };
+}
+
+/**
+ * `count` distinct tokens signed with `key`, each naming its own device and valid for an hour: a
+ * stream in which every request is a first sighting for the guard's caches.
+ */
+export function mintDistinctTokens(
+  count: number,
+  key: Parameters<typeof mintApproovToken>[0],
+): string[] {
+  const now = Date.now();
+  return Array.from({ length: count }, (_, i) =>
+    mintApproovToken({ ...key, now, ttlSeconds: 3600, claims: { did: `device-${i}` } }),
+  );
 }
 
 /** The benchmarked app in a child process, pinned to CPU 0 where possible. */

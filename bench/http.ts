@@ -60,6 +60,7 @@ import {
   environment,
   keysetKeyPairs,
   median,
+  mintDistinctTokens,
   pinLoadToCpu1,
   startRedis,
   startServer,
@@ -188,11 +189,7 @@ function poolOf(stream: Stream): readonly string[] {
   let pool = pools.get(stream);
   if (pool === undefined) {
     process.stderr.write(`signing ${POOL_SIZE} ${stream} tokens...\n`);
-    const key = signingKeyOf(stream);
-    const now = Date.now();
-    pool = Array.from({ length: POOL_SIZE }, (_, i) =>
-      mintApproovToken({ ...key, now, ttlSeconds: 3600, claims: { did: `device-${i}` } }),
-    );
+    pool = mintDistinctTokens(POOL_SIZE, signingKeyOf(stream));
     pools.set(stream, pool);
   }
   return pool;

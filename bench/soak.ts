@@ -14,9 +14,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { mintApproovToken } from 'nestjs-approov/testing';
 import { SECRET } from './guards.js';
-import { type BenchServer, environment, pinLoadToCpu1, startServer } from './harness.js';
+import {
+  type BenchServer,
+  environment,
+  mintDistinctTokens,
+  pinLoadToCpu1,
+  startServer,
+} from './harness.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const TOKENS = Number(process.env.SOAK_TOKENS ?? 1_000_000);
@@ -44,10 +49,7 @@ const FLOODS: readonly Flood[] = [
 /** `TOKENS` distinct tokens signed with `secret`, each naming its own device. */
 function mint(secret: string): string[] {
   process.stderr.write(`minting ${TOKENS} tokens...\n`);
-  const now = Date.now();
-  return Array.from({ length: TOKENS }, (_, i) =>
-    mintApproovToken({ secret, now, ttlSeconds: 3600, claims: { did: `device-${i}` } }),
-  );
+  return mintDistinctTokens(TOKENS, { secret });
 }
 
 /** Floods `server` with `tokens`, one after the other, and samples its memory each second. */
