@@ -27,14 +27,16 @@ import {
 } from '@opentelemetry/sdk-trace-node';
 import {
   ApproovGuard,
+  ApproovMessageSigning,
   ApproovMode,
   ApproovModule,
   type ApproovModuleOptions,
+  type ApproovReplayStore,
   type ApproovResultEvent,
   SkipApproov,
 } from 'nestjs-approov';
 import { type ApproovTelemetryOptions, withApproovTelemetry } from 'nestjs-approov/opentelemetry';
-import { mintApproovToken } from 'nestjs-approov/testing';
+import { mintApproovToken, signApproovRequest } from 'nestjs-approov/testing';
 import { jwksOf, JwksServer, servedKey } from './support/jwks-server.js';
 import {
   ADAPTERS,
@@ -42,6 +44,7 @@ import {
   expectAccepted,
   expectRefused,
   handlerCalls,
+  logs,
   ran,
   TestApp,
 } from './support/test-app.js';
@@ -58,6 +61,15 @@ class OrdersController {
   @ApproovMode('monitor')
   audit(): object {
     return ran('audit');
+  }
+}
+
+@Controller('signed')
+class SignedController {
+  @Get(':id')
+  @ApproovMessageSigning({ replay: true })
+  signed(): object {
+    return ran('signed');
   }
 }
 
@@ -163,7 +175,7 @@ function metadata(
     imports: [
       ApproovModule.forRoot({ ...keys, onResult: withApproovTelemetry(appOnResult, telemetry) }),
     ],
-    controllers: [OrdersController, HealthController],
+    controllers: [OrdersController, SignedController, HealthController],
     providers: [{ provide: APP_GUARD, useExisting: ApproovGuard }],
   };
 }
@@ -171,7 +183,7 @@ function metadata(
 const ORDERS = { mode: 'enforce', transport: 'http', route: '/orders/:id' };
 const AUDIT = { mode: 'monitor', transport: 'http', route: '/orders/:id/audit' };
 /** Every attribute a data point may have: never a device id. */
-const METRIC_ATTRIBUTES = ['outcome', 'reason', 'mode', 'transport', 'route'];
+const METRIC_ATTRIBUTES = ['outcome', 'reason', 'replay_unchecked', 'mode', 'transport', 'route'];
 
 describe.each(ADAPTERS)('withApproovTelemetry, with the SDK registered (%s)', (adapter) => {
   const { provider, reader } = meterProviderWithReader();
@@ -406,6 +418,54 @@ describe.each(ADAPTERS)(
       expect(appEvents.map((event) => event.outcome)).toEqual(['accepted', 'rejected']);
       // Without a context manager no span is active, so none of the instrumentation's carries ours.
       expect(approovAttributesOf(serverSpanOf('/orders/1'))).toEqual({});
+    });
+
+    it('marks a request that a failing replay store let through unchecked, on the counter and the span', async () => {
+      registerTracing();
+      const { provider, reader } = meterProviderWithReader();
+      metrics.setGlobalMeterProvider(provider);
+      spans.reset();
+      // A store of the app's own that cannot answer, and lets requests through when it cannot.
+      const failingStore: ApproovReplayStore = {
+        onStoreError: 'allow',
+        claim: () => Promise.reject(new Error('store down')),
+      };
+      await TestApp.run(
+        adapter,
+        metadata({}, { secret: SECRET, replayStore: failingStore }),
+        async (app) => {
+          const { headers } = signApproovRequest({
+            secret: SECRET,
+            method: 'GET',
+            url: `${app.address}/signed/1`,
+          });
+          const response = await app.sendRaw('get', '/signed/1', Object.entries(headers));
+          expect(response.status).toBe(200);
+          expect(handlerCalls).toEqual(['signed']);
+          // The store's failure is logged; the request is let through.
+          expect(logs.lines).toEqual([expect.stringContaining('let through unchecked')]);
+          expectAccepted(await app.get('/orders/2', header(mint())), 'order');
+        },
+      );
+      expect(approovAttributesOf(serverSpanOf('/signed/1'))).toEqual({
+        'approov.outcome': 'accepted',
+        'approov.mode': 'enforce',
+        'approov.replay_unchecked': true,
+      });
+      expect(approovAttributesOf(serverSpanOf('/orders/2'))).toEqual({
+        'approov.outcome': 'accepted',
+        'approov.mode': 'enforce',
+      });
+      const { decisions } = await collected(reader);
+      const points = decisions!.dataPoints.map(({ attributes, value }) => ({ attributes, value }));
+      const signed = { mode: 'enforce', transport: 'http', route: '/signed/:id' };
+      expect(sortedPoints(points)).toEqual(
+        sortedPoints([
+          { attributes: { outcome: 'accepted', replay_unchecked: true, ...signed }, value: 1 },
+          { attributes: { outcome: 'accepted', ...ORDERS }, value: 1 },
+        ]),
+      );
+      await provider.shutdown();
     });
 
     it('sets the attributes on the server span after an asynchronous check (a key set refresh)', async () => {

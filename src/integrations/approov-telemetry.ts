@@ -18,8 +18,8 @@ export interface ApproovTelemetryOptions {
   meterProvider?: MeterProvider;
   /**
    * Whether to set the decision's attributes (`approov.outcome`, `approov.reason`,
-   * `approov.mode`) on the active span, the HTTP server span of the app's instrumentation.
-   * Default `true`.
+   * `approov.mode`, `approov.replay_unchecked`) on the active span, the HTTP server span of the
+   * app's instrumentation. Default `true`.
    */
   traces?: boolean;
   /**
@@ -75,10 +75,12 @@ function instrumentsOf(provider: MeterProvider): Instruments {
  * ```
  *
  * Metrics: the counter `approov.decisions` (attributes `outcome`, `reason` when it failed,
- * `mode`, `transport`, `route`) and the histogram `approov.check.duration` in seconds (the same
- * attributes but `reason`). Spans: `approov.outcome`, `approov.reason` and `approov.mode` on the
- * active span; a refusal leaves the span's status alone, since a refused request is no server
- * error. Without an OpenTelemetry SDK registered, the API's no-op providers record nothing.
+ * `mode`, `transport`, `route`, and `replay_unchecked: true` when a failing replay store let the
+ * request through unchecked) and the histogram `approov.check.duration` in seconds (`outcome`,
+ * `mode`, `transport`, `route`). Spans: `approov.outcome`, `approov.reason`, `approov.mode` and
+ * `approov.replay_unchecked` on the active span; a refusal leaves the span's status alone, since
+ * a refused request is no server error. Without an OpenTelemetry SDK registered, the API's no-op
+ * providers record nothing.
  *
  * A failure to record is logged once and never keeps `onResult` from running; an error thrown
  * by `onResult` reaches the guard, which logs it.
@@ -95,11 +97,14 @@ export function withApproovTelemetry(
     // the SDK registers would be no-ops for good, so it is looked up again on each decision.
     const provider = meterProvider ?? metrics.getMeterProvider();
     if (instruments?.provider !== provider) instruments = instrumentsOf(provider);
-    const { outcome, reason, mode, transport, route } = event;
+    const { outcome, reason, mode, transport, route, replayUnchecked } = event;
     const attributes: Attributes = { outcome, mode, transport, route };
     instruments.duration.record(event.durationMs / 1000, attributes);
-    // A new object, not `attributes` changed: the SDK may keep the one it was given.
-    instruments.decisions.add(1, reason === undefined ? attributes : { ...attributes, reason });
+    // New objects, not `attributes` changed: the SDK may keep the one it was given.
+    let counted = attributes;
+    if (reason !== undefined) counted = { ...counted, reason };
+    if (replayUnchecked) counted = { ...counted, replay_unchecked: true };
+    instruments.decisions.add(1, counted);
 
     if (!traces) return;
     const span = trace.getActiveSpan();
@@ -107,6 +112,7 @@ export function withApproovTelemetry(
     span.setAttribute('approov.outcome', outcome);
     span.setAttribute('approov.mode', mode);
     if (reason !== undefined) span.setAttribute('approov.reason', reason);
+    if (replayUnchecked) span.setAttribute('approov.replay_unchecked', true);
     if (recordDeviceId && event.did !== undefined)
       span.setAttribute('approov.device_id', event.did);
   };
