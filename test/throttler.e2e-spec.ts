@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import {
   Controller,
@@ -11,6 +12,8 @@ import {
 import { APP_GUARD } from '@nestjs/core';
 import { GqlExecutionContext, GraphQLModule, Query, Resolver } from '@nestjs/graphql';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import { Redis } from 'ioredis';
 import type { Response } from 'supertest';
 import {
   type ApproovClaims as Claims,
@@ -32,11 +35,13 @@ import {
   ran,
   TestApp,
 } from './support/test-app.js';
+import { describeWithRedis, type SharedRedis, sharedRedis } from './support/redis-server.js';
 import { header, mint, OTHER_SECRET, SECRET } from './support/tokens.js';
 
 // @nestjs/throttler is CommonJS, and requires the ES modules of Nest: Jest can load it only after
 // they are loaded (and only on Node.js 24.9 or later: tools/test.mjs runs this suite there).
 const { SkipThrottle, Throttle, ThrottlerModule } = await import('@nestjs/throttler');
+const { ThrottlerStorageRedisService } = await import('@nest-lab/throttler-storage-redis');
 const { ApproovThrottlerGuard } = await import('nestjs-approov/throttler');
 
 /** Two requests a minute per tracker: the tests never wait for the window to pass. */
@@ -90,14 +95,17 @@ const trustingProxies = (adapter: AdapterName) => (app: INestApplication) => {
   if (adapter === 'express') (app as NestExpressApplication).set('trust proxy', true);
 };
 
-/** An app behind a proxy that it trusts, so that `X-Forwarded-For` names the client's address. */
-const start = (adapter: AdapterName, guards = APPROOV_THEN_THROTTLER) =>
+/**
+ * An app behind a proxy that it trusts, so that `X-Forwarded-For` names the client's address; its
+ * throttler counts in `storage` (default: @nestjs/throttler's own, in memory).
+ */
+const start = (adapter: AdapterName, guards = APPROOV_THEN_THROTTLER, storage?: ThrottlerStorage) =>
   TestApp.start(
     adapter,
     {
       imports: [
         ApproovModule.forRoot({ secret: SECRET }),
-        ThrottlerModule.forRoot([{ ttl: 60_000, limit: LIMIT }]),
+        ThrottlerModule.forRoot({ throttlers: [{ ttl: 60_000, limit: LIMIT }], storage }),
       ],
       controllers: [LimitedController],
       providers: guards,
@@ -245,6 +253,50 @@ describe.each(ADAPTERS)('ApproovThrottlerGuard before ApproovGuard (%s)', (adapt
     } finally {
       await app.close();
     }
+  });
+});
+
+describeWithRedis('ApproovThrottlerGuard, instances sharing a Redis storage', 'shared', () => {
+  let redis: SharedRedis;
+  let client: Redis;
+  /** One instance on each adapter, counting in one Redis: with their own storages, none is throttled. */
+  let instances: TestApp[];
+  /** Devices of this run only: a shared `REDIS_URL` may still hold the counts of an earlier run. */
+  const run = randomUUID();
+  const did = (name: string) => `${name}-${run}`;
+  beforeAll(async () => {
+    redis = await sharedRedis();
+    client = new Redis(redis.url);
+    const storage = new ThrottlerStorageRedisService(client);
+    instances = await Promise.all(
+      ADAPTERS.map((adapter) => start(adapter, APPROOV_THEN_THROTTLER, storage)),
+    );
+  });
+  afterAll(async () => {
+    await Promise.all(instances.map((app) => app.close()));
+    await client.quit();
+    await redis.close();
+  });
+
+  const get = (app: TestApp, ip: string, token: string) =>
+    app.get('/data', { 'X-Forwarded-For': ip, ...header(token) });
+
+  it('counts one device once across the instances and its addresses', async () => {
+    const [first, second] = instances;
+    expectAccepted(await get(first, '203.0.113.20', deviceToken(did('device-r'))), 'data');
+    expectAccepted(await get(second, '198.51.100.20', deviceToken(did('device-r'))), 'data');
+    expectThrottled(await get(first, '198.51.100.21', deviceToken(did('device-r'))));
+    expectThrottled(await get(second, '203.0.113.20', deviceToken(did('device-r'))));
+  });
+
+  it('gives each device behind one address its own limit on every instance', async () => {
+    const [first, second] = instances;
+    for (const device of ['device-s', 'device-t']) {
+      expectAccepted(await get(first, '203.0.113.22', deviceToken(did(device))), 'data');
+      expectAccepted(await get(second, '203.0.113.22', deviceToken(did(device))), 'data');
+    }
+    expectThrottled(await get(second, '203.0.113.22', deviceToken(did('device-s'))));
+    expectThrottled(await get(first, '203.0.113.22', deviceToken(did('device-t'))));
   });
 });
 
