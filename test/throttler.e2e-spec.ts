@@ -259,7 +259,7 @@ describe.each(ADAPTERS)('ApproovThrottlerGuard before ApproovGuard (%s)', (adapt
 describeWithRedis('ApproovThrottlerGuard, instances sharing a Redis storage', 'shared', () => {
   let redis: SharedRedis;
   let client: Redis;
-  /** One instance on each adapter, counting in one Redis: with their own storages, none is throttled. */
+  /** One instance on each adapter, both counting in one Redis: with a storage each, these fail. */
   let instances: TestApp[];
   /** Devices of this run only: a shared `REDIS_URL` may still hold the counts of an earlier run. */
   const run = randomUUID();
